@@ -1,0 +1,3 @@
+"""ganaug: synthetic training images from small image folders."""
+
+__version__ = "0.1.0"

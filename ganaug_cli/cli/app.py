@@ -1,0 +1,90 @@
+"""The Typer app and the one place that turns outcomes into exit codes.
+
+0 success · 1 a GanaugError (bad input, broken file) · 2 usage error ·
+130 Ctrl-C · 141 closed output pipe · 143 SIGTERM.
+"""
+
+import logging
+import os
+import signal
+import sys
+
+import typer
+
+from ganaug_cli import __version__
+from ganaug_cli.errors import ConfigError, GanaugError, Terminated
+
+app = typer.Typer(
+    name="ganaug",
+    help="Train a GAN, RBM or DBN on a small image folder and write synthetic images.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ganaug {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Train a GAN, RBM or DBN on a small image folder and write synthetic images."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def _error(message: str) -> None:
+    for line in message.splitlines() or [""]:
+        print(f"error: {line}", file=sys.stderr)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (tests call this directly)."""
+    # Import the command modules so that they register on ``app``.
+    from ganaug_cli.cli import sample, train  # noqa: F401
+    from ganaug_cli.cli.output import OutputClosed
+
+    try:
+        result = app(args=argv, prog_name="ganaug", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:  # Ctrl-C, as older Typer versions report it
+        return 130
+    except Terminated:
+        return 143
+    except KeyboardInterrupt:
+        return 130
+    except ConfigError as exc:
+        for problem in exc.problems:
+            _error(problem)
+        return 1
+    except GanaugError as exc:
+        _error(str(exc))
+        return 1
+    except OutputClosed:
+        # The reader went away (``| head``): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except Exception as exc:
+        # Usage errors (unknown option, missing value) carry their own exit code (2).
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()
+            return exc.exit_code
+        raise
+    finally:
+        logging.getLogger("ganaug").handlers.clear()
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    sys.exit(run())

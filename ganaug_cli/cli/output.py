@@ -1,0 +1,33 @@
+"""What commands write: results on stdout; logs, warnings and progress on stderr."""
+
+import logging
+import sys
+
+from ganaug_cli.progress import Progress
+
+
+def setup_output(quiet: bool) -> Progress:
+    """Send ganaug's log to stderr and choose how progress is shown."""
+    logger = logging.getLogger("ganaug")
+    logger.handlers.clear()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.ERROR if quiet else logging.INFO)
+    logger.propagate = False
+    if quiet:
+        return Progress("off")
+    return Progress("bar" if sys.stderr.isatty() else "log")
+
+
+class OutputClosed(Exception):
+    """stdout's reader has gone away (``ganaug sample | head -3``)."""
+
+
+def print_result(line: str) -> None:
+    """One result line on stdout, flushed at once so that pipelines see it."""
+    try:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise OutputClosed() from None

@@ -1,0 +1,159 @@
+"""One config schema per model family. Defaults here are the only defaults."""
+
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from ganaug_cli.config.schema import DataConfig, Section, TrainConfig
+
+AugmentOp = Literal["color", "translation", "cutout"]
+
+
+def _auto_or_bool(value):
+    if value == "auto" or isinstance(value, bool):
+        return value
+    raise ValueError("must be auto, true or false")
+
+
+AutoOrBool = Annotated[bool | Literal["auto"], BeforeValidator(_auto_or_bool)]
+
+
+GAN_RESOLUTIONS = (16, 32, 64, 128, 256)
+
+
+class GanDataConfig(DataConfig):
+    @field_validator("resolution")
+    @classmethod
+    def _supported(cls, value):
+        if value != "auto" and value not in GAN_RESOLUTIONS:
+            raise ValueError(f"the GAN supports auto or {', '.join(map(str, GAN_RESOLUTIONS))}")
+        return value
+
+
+class GanModelConfig(Section):
+    z_dim: int = Field(128, gt=0, description="length of the noise vector")
+    width: int = Field(32, gt=0, description="channels at the highest resolution; doubles per halving")
+    max_width: int = Field(256, gt=0, description="cap on channels in the deepest blocks")
+    conditional: AutoOrBool = Field(
+        "auto", description="auto = class-conditional when the data has several classes"
+    )
+    d_dropout: float = Field(0.0, ge=0, lt=1, description="dropout rate in the discriminator")
+    ema_decay: float = Field(0.999, ge=0, lt=1, description="decay of the sampling generator's average")
+
+
+class GanAugmentConfig(Section):
+    policy: list[AugmentOp] = Field(
+        ["color", "translation", "cutout"], description="differentiable augmentations (empty = off)"
+    )
+    p: float = Field(1.0, ge=0, le=1, description="chance each image is augmented (start value if adaptive)")
+    adaptive: bool = Field(False, description="tune p from the discriminator's overfitting signal")
+    target: float = Field(0.6, gt=0, lt=1, description="adaptive: wanted E[sign(D(real))]")
+    adjust_images: int = Field(20000, gt=0, description="adaptive: images for p to move by 1")
+    interval: int = Field(4, gt=0, description="adaptive: steps between adjustments")
+
+
+class GanTrainConfig(TrainConfig):
+    steps: int | None = Field(5000, gt=0)
+    batch_size: int = Field(64, gt=0)
+    loss: Literal["hinge", "logistic"] = "hinge"
+    lr_g: float = Field(2e-4, gt=0)
+    lr_d: float = Field(2e-4, gt=0)
+    beta1: float = Field(0.0, ge=0, lt=1)
+    beta2: float = Field(0.99, ge=0, lt=1)
+    r1_gamma: float = Field(0.0, ge=0, description="R1 penalty weight on real images (0 = off)")
+    balance_classes: bool = Field(True, description="draw classes evenly in each batch")
+    mixed_precision: bool = Field(True, description="CUDA only: bfloat16/float16 autocast")
+
+
+class GanConfig(Section):
+    data: GanDataConfig = GanDataConfig()
+    model: GanModelConfig = GanModelConfig()
+    augment: GanAugmentConfig = GanAugmentConfig()
+    train: GanTrainConfig = GanTrainConfig()
+
+
+class VisibleUnitsConfig(Section):
+    """How the image (and label) units of a Boltzmann model's visible layer behave."""
+
+    visible: Literal["bernoulli", "gaussian"] = Field(
+        "bernoulli", description="bernoulli for intensities in [0, 1]; gaussian for real-valued/colour data"
+    )
+    binarize: Literal["none", "threshold", "stochastic"] = "none"
+    threshold: float = Field(0.5, gt=0, lt=1, description="binarize=threshold: the cut")
+    learn_variance: bool = Field(False, description="gaussian: learn per-pixel variance")
+    labels: AutoOrBool = Field(
+        "auto", description="one-hot label units in the visible layer; auto = when several classes"
+    )
+
+
+class RbmModelConfig(VisibleUnitsConfig):
+    hidden: int = Field(500, gt=0, description="hidden units")
+
+
+class RbmTrainConfig(TrainConfig):
+    epochs: int | None = Field(20, gt=0)
+    batch_size: int = Field(100, gt=0)
+    method: Literal["cd", "pcd"] = Field("pcd", description="contrastive divergence or persistent CD")
+    k: int = Field(1, gt=0, description="Gibbs steps per update")
+    lr: float = Field(0.01, gt=0)
+    momentum_start: float = Field(0.5, ge=0, lt=1)
+    momentum_end: float = Field(0.9, ge=0, lt=1)
+    momentum_switch_epoch: int = Field(5, ge=0, description="epoch at which momentum switches")
+    weight_decay: float = Field(2e-4, ge=0, description="L2 penalty on the weights")
+    sparsity_target: float | None = Field(None, gt=0, lt=1, description="wanted mean hidden activation")
+    sparsity_cost: float = Field(0.0, ge=0)
+
+
+class RbmEvalConfig(Section):
+    val_fraction: float = Field(0.1, ge=0, lt=1, description="held-out share of the folder for log p(v)")
+    ais_every: int = Field(5, gt=0, description="epochs between AIS estimates")
+    ais_chains: int = Field(100, gt=0)
+    ais_betas: int = Field(5000, gt=1, description="intermediate temperatures per AIS run")
+
+
+class GibbsConfig(Section):
+    burn_in: int = Field(1000, ge=0, description="Gibbs steps before the first kept sample")
+    thinning: int = Field(1, gt=0, description="Gibbs steps between kept samples of one chain")
+
+
+class RbmConfig(Section):
+    data: DataConfig = DataConfig()
+    model: RbmModelConfig = RbmModelConfig()
+    train: RbmTrainConfig = RbmTrainConfig()
+    eval: RbmEvalConfig = RbmEvalConfig()
+    sample: GibbsConfig = GibbsConfig()
+
+
+class DbnModelConfig(VisibleUnitsConfig):
+    layers: list[int] = Field([500, 500, 2000], min_length=1, description="hidden units per layer")
+
+    @model_validator(mode="after")
+    def _positive_layers(self):
+        if any(size <= 0 for size in self.layers):
+            raise ValueError("layers: every layer size must be greater than 0")
+        return self
+
+
+class DbnTrainConfig(RbmTrainConfig):
+    epochs: int | None = Field(10, gt=0, description="epochs per layer")
+
+
+class DbnConfig(Section):
+    data: DataConfig = DataConfig()
+    model: DbnModelConfig = DbnModelConfig()
+    train: DbnTrainConfig = DbnTrainConfig()
+    eval: RbmEvalConfig = RbmEvalConfig()
+    sample: GibbsConfig = GibbsConfig()
+
+
+CONFIG_SCHEMAS = {"gan": GanConfig, "rbm": RbmConfig, "dbn": DbnConfig}
+
+
+class SampleConfig(Section):
+    """Defaults of ``ganaug sample`` (it reads no YAML; these are its flags' defaults)."""
+
+    n: int = Field(100, gt=0, description="images to write when neither -n nor --per-class is given")
+    batch_size: int = Field(256, gt=0)
+    format: Literal["png", "jpg", "webp"] = "png"
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps")
+    jpeg_quality: int = Field(95, ge=1, le=100)

@@ -1,0 +1,148 @@
+"""Load an image folder into memory: N×C×H×W uint8 images, integer labels, class names."""
+
+import logging
+import os
+import statistics
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganaug_cli.config import DataConfig
+from ganaug_cli.data.cache import cache_key, load_cached, save_cached
+from ganaug_cli.data.decode import UnusableImage, decode_image, image_size
+from ganaug_cli.data.scan import scan_image_folder
+from ganaug_cli.errors import DataError
+from ganaug_cli.progress import SILENT, Progress
+
+log = logging.getLogger("ganaug")
+CHANNEL_COUNT = {"gray": 1, "rgb": 3, "rgba": 4}
+
+
+@dataclass
+class ImageFolder:
+    images: torch.Tensor  # N×C×H×W uint8
+    labels: torch.Tensor  # N int64, index into class_names
+    class_names: list[str]
+    channels: str  # gray, rgb or rgba
+    files: list[str]  # relative paths, aligned with images
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (relative path, reason)
+
+    @property
+    def resolution(self) -> int:
+        return int(self.images.shape[-1])
+
+    def class_counts(self) -> list[int]:
+        return torch.bincount(self.labels, minlength=len(self.class_names)).tolist()
+
+
+def choose_resolution(typical: int, sizes: tuple[int, ...] | None) -> int:
+    """``auto``: the typical size itself, or the nearest supported size above it."""
+    if not sizes:
+        return typical
+    above = [s for s in sorted(sizes) if s >= typical]
+    return above[0] if above else max(sizes)
+
+
+def _convert_channels(rgba: np.ndarray, channels: str, background) -> np.ndarray:
+    """N×H×W×4 uint8 -> N×C×H×W uint8 with transparency composited on ``background``."""
+    if channels == "rgba":
+        return rgba.transpose(0, 3, 1, 2).copy()
+    alpha = rgba[..., 3:4].astype(np.float32) / 255.0
+    bg = np.asarray(background, dtype=np.float32)
+    rgb = rgba[..., :3].astype(np.float32) * alpha + bg * (1.0 - alpha)
+    if channels == "gray":  # ITU-R 601 luma, as Pillow's convert("L")
+        rgb = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)[:, None]
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8).transpose(0, 3, 1, 2).copy()
+
+
+def _warn_skipped(skipped: list[tuple[str, str]], loose: list[str]) -> None:
+    if loose:
+        log.warning(
+            "warning: skipped %d image(s) lying directly in the data folder next to class subfolders",
+            len(loose),
+        )
+    if skipped:
+        lines = "".join(f"\n  {path}: {reason}" for path, reason in skipped)
+        log.warning("warning: skipped %d unusable file(s):%s", len(skipped), lines)
+
+
+def load_image_folder(
+    config: DataConfig,
+    *,
+    auto_sizes: tuple[int, ...] | None = None,
+    progress: Progress = SILENT,
+) -> ImageFolder:
+    """Decode every usable image under ``config.path`` once, in parallel.
+
+    ``auto_sizes`` are the resolutions the model family supports (None = any).
+    The data folder is only read, never written.
+    """
+    if config.path is None:
+        raise DataError("no data folder given (use --data DIR or data.path in the config)")
+    root = Path(config.path)
+    scan = scan_image_folder(root)
+    settings = config.model_dump(mode="json", exclude={"path", "strict", "cache", "workers"})
+    settings["auto_sizes"] = list(auto_sizes or [])
+    key = cache_key(root, scan, settings)
+    cached = load_cached(key) if config.cache else None
+    if cached is not None:
+        folder = ImageFolder(**cached)
+    else:
+        folder = _decode_folder(config, scan, auto_sizes, progress)
+        if config.cache:
+            save_cached(key, folder.__dict__)
+    if folder.skipped and config.strict:
+        path, reason = folder.skipped[0]
+        raise DataError(f"{root / path}: {reason} (strict mode; {len(folder.skipped)} unusable file(s))")
+    _warn_skipped(folder.skipped, scan.loose_files)
+    return folder
+
+
+def _decode_folder(config: DataConfig, scan, auto_sizes, progress: Progress) -> ImageFolder:
+    workers = config.workers or os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        resolution = config.resolution
+        if resolution == "auto":
+            sizes = [s for s in pool.map(image_size, [f.path for f in scan.files]) if s]
+            typical = int(statistics.median(min(s) for s in sizes)) if sizes else 32
+            resolution = choose_resolution(typical, auto_sizes)
+
+        def decode(item):
+            try:
+                return decode_image(item.path, resolution, config.resize, config.background)
+            except UnusableImage as exc:
+                return str(exc)
+
+        arrays, grays, labels, files, skipped = [], [], [], [], []
+        class_index = {name: i for i, name in enumerate(scan.class_names)}
+        with progress.task("decoding images", total=len(scan.files), unit="img") as task:
+            for item, result in zip(scan.files, pool.map(decode, scan.files)):
+                task.update()
+                if isinstance(result, str):
+                    skipped.append((item.relative, result))
+                    continue
+                arrays.append(result[0])
+                grays.append(result[1])
+                labels.append(class_index[item.class_name])
+                files.append(item.relative)
+    if not arrays:
+        raise DataError(f"{config.path}: no usable images ({len(skipped)} file(s) could not be read)")
+    channels = config.channels
+    if channels == "auto":
+        channels = "gray" if all(grays) else "rgb"
+    images = _convert_channels(np.stack(arrays), channels, config.background)
+    used = sorted(set(labels))
+    if len(used) < len(scan.class_names):  # a class folder whose every file was unusable
+        remap = {old: new for new, old in enumerate(used)}
+        labels = [remap[label] for label in labels]
+    return ImageFolder(
+        images=torch.from_numpy(images),
+        labels=torch.tensor(labels, dtype=torch.int64),
+        class_names=[scan.class_names[i] for i in used],
+        channels=channels,
+        files=files,
+        skipped=skipped,
+    )

@@ -1,0 +1,121 @@
+"""Generate images in batches and stream them to disk as an ImageFolder tree."""
+
+import math
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+from ganaug_cli.errors import GanaugError
+from ganaug_cli.imaging import to_uint8
+from ganaug_cli.progress import SILENT, Progress
+from ganaug_cli.sampling.source import LoadedModel
+from ganaug_cli.sampling.writer import ImageWriter, append_manifest, next_index, remove_numbered_images
+
+
+@dataclass
+class SampleRequest:
+    n: int | None = None
+    per_class: int | None = None
+    classes: list[str] | None = None
+    seed: int | None = None
+    batch_size: int = 256
+    fmt: str = "png"
+    size: int | None = None
+    quality: int = 95
+    overwrite: bool = False
+
+
+def plan_counts(loaded: LoadedModel, n: int | None, per_class: int | None, classes: list[str] | None) -> dict:
+    """Images per class name (None for an unconditional run).
+
+    ``n`` is split evenly over the chosen classes; the remainder goes to the first
+    classes in name order.
+    """
+    if n is not None and per_class is not None:
+        raise GanaugError("give -n or --per-class, not both")
+    if not loaded.conditional:
+        if classes:
+            raise GanaugError(f"{loaded.run_dir}: the run is unconditional, so --class cannot be used")
+        if per_class is not None:
+            raise GanaugError(f"{loaded.run_dir}: the run is unconditional, so use -n instead of --per-class")
+        return {None: n}
+    known = loaded.class_names
+    unknown = [c for c in classes or [] if c not in known]
+    if unknown:
+        raise GanaugError(f"unknown class {unknown[0]!r} (known: {', '.join(known)})")
+    chosen = sorted(set(classes), key=known.index) if classes else list(known)  # name order
+    if per_class is not None:
+        return {name: per_class for name in chosen}
+    base, extra = divmod(n, len(chosen))
+    return {name: base + (i < extra) for i, name in enumerate(chosen)}
+
+
+def batch_seed(seed: int, class_index: int, batch: int) -> int:
+    return ((seed * 1_000_003 + class_index) * 1_000_003 + batch) % (2**63)
+
+
+@dataclass
+class SampleReport:
+    seed: int
+    out: Path
+    counts: dict
+    written: int = 0
+
+
+def sample_images(
+    loaded: LoadedModel, out: Path, request: SampleRequest, progress: Progress = SILENT, report: SampleReport | None = None
+) -> Iterator[Path]:
+    """Write the requested images under ``out`` and yield each path once it is on disk."""
+    counts = plan_counts(loaded, request.n, request.per_class, request.classes)
+    if request.fmt == "jpg" and loaded.model.args.get("channels") == 4:
+        raise GanaugError("--format jpg cannot keep the run's transparency (RGBA); use --format png or webp")
+    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+    if report is not None:
+        report.seed, report.counts = seed, counts
+    out = Path(out)
+    folders = {name: out / name if name is not None else out for name in counts}
+    for folder in folders.values():
+        if request.overwrite:
+            remove_numbered_images(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+    if request.overwrite:
+        (out / "manifest.jsonl").unlink(missing_ok=True)
+    writer = ImageWriter(request.fmt, request.size, request.quality)
+    records: dict[Path, dict] = {}
+
+    def finished(paths: list[Path]) -> Iterator[Path]:
+        if paths:
+            append_manifest(out, [records.pop(p) for p in paths])
+            if report is not None:
+                report.written += len(paths)
+        yield from paths
+
+    try:
+        with progress.task("sampling", total=sum(counts.values()), unit="img") as bar:
+            for name, count in counts.items():
+                class_index = loaded.class_names.index(name) if name is not None else 0
+                first = next_index(folders[name])
+                for batch in range(math.ceil(count / request.batch_size)):
+                    size = min(request.batch_size, count - batch * request.batch_size)
+                    generator = torch.Generator().manual_seed(batch_seed(seed, class_index, batch))
+                    labels = torch.full((size,), class_index, dtype=torch.int64) if loaded.conditional else None
+                    arrays = to_uint8(loaded.model.sample(size, labels, generator))
+                    start = first + batch * request.batch_size
+                    paths = [folders[name] / f"{start + i:06d}.{request.fmt}" for i in range(size)]
+                    for path in paths:
+                        records[path] = {
+                            "file": str(path.relative_to(out)),
+                            "class": name,
+                            "seed": seed,
+                            "run": str(loaded.run_dir),
+                            "checkpoint_step": loaded.step,
+                            "family": loaded.family,
+                        }
+                    yield from finished(writer.submit(arrays, paths))
+                    bar.update(size)
+            yield from finished(writer.finish())
+    finally:
+        writer.close()

@@ -1,0 +1,65 @@
+"""Find a trained run and rebuild its sampling model from the checkpoint alone."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ganaug_cli.errors import CheckpointError, RunError
+from ganaug_cli.models import SAMPLING_MODELS, GenerativeModel, build_model
+from ganaug_cli.runs import DEFAULT_RUNS_ROOT, find_latest_run, latest_checkpoint, list_runs, load_checkpoint
+
+
+@dataclass
+class LoadedModel:
+    model: GenerativeModel
+    family: str
+    class_names: list[str]
+    step: int
+    run_dir: Path
+    checkpoint: Path
+    config: dict
+
+    @property
+    def conditional(self) -> bool:
+        return self.model.num_classes > 0
+
+
+def _known_runs(runs_root: Path) -> str:
+    runs = list_runs(runs_root)
+    return ", ".join(str(r) for r in runs) if runs else f"none under {runs_root}/"
+
+
+def resolve_checkpoint(run: Path | None, checkpoint: Path | None, runs_root: Path = DEFAULT_RUNS_ROOT) -> Path:
+    """The checkpoint to sample from: given, the run's newest, or the latest run's newest."""
+    if checkpoint is not None:
+        return Path(checkpoint)
+    run = Path(run) if run is not None else find_latest_run(runs_root)
+    if not run.is_dir():
+        raise RunError(f"{run}: no such run folder (runs found: {_known_runs(runs_root)})")
+    found = latest_checkpoint(run)
+    if found is None:
+        raise RunError(f"{run}: has no checkpoint (runs found: {_known_runs(runs_root)})")
+    return found
+
+
+def load_sampling_model(path: Path, device: torch.device) -> LoadedModel:
+    content = load_checkpoint(path)
+    family = content.get("family")
+    if family not in SAMPLING_MODELS:
+        raise CheckpointError(f"{path}: unknown model family {family!r}")
+    try:
+        model = build_model(family, dict(content["model_args"]))
+        model.load_state_dict(content["model_state"])
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: checkpoint does not match its model ({exc.__class__.__name__})") from None
+    model.to(device).eval()
+    return LoadedModel(
+        model=model,
+        family=family,
+        class_names=list(content["class_names"]),
+        step=int(content["step"]),
+        run_dir=Path(path).resolve().parent.parent,
+        checkpoint=Path(path),
+        config=content.get("config", {}),
+    )

@@ -1,0 +1,1 @@
+"""Training: one shared run loop and one trainer per model family."""

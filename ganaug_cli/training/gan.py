@@ -1,0 +1,139 @@
+"""GAN training: hinge or logistic loss, DiffAugment, optional R1, EMA generator."""
+
+import copy
+
+import torch
+import torch.nn.functional as F
+
+from ganaug_cli.config import GanConfig
+from ganaug_cli.models.gan import Discriminator, Generator
+from ganaug_cli.training.augment import AdaptiveStrength, diff_augment
+from ganaug_cli.training.base import DataInfo, Trainer
+
+
+def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    if kind == "hinge":
+        return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+    return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+
+def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
+    return -fake.mean() if kind == "hinge" else F.softplus(-fake).mean()
+
+
+class GanTrainer(Trainer):
+    family = "gan"
+
+    def __init__(self, config: GanConfig, info: DataInfo, device: torch.device):
+        super().__init__(config, info, device)
+        model, train = config.model, config.train
+        conditional = model.conditional if model.conditional != "auto" else len(info.class_names) > 1
+        num_classes = len(info.class_names) if conditional else 0
+        self.balanced_batches = train.balance_classes
+        self.G = Generator(info.resolution, info.channels, model.z_dim, model.width, model.max_width, num_classes)
+        self.D = Discriminator(info.resolution, info.channels, model.width, model.max_width, num_classes, model.d_dropout)
+        self.G.to(device)
+        self.D.to(device)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        if device.type == "cuda":  # faster convolutions on tensor cores
+            for net in (self.G, self.D, self.G_ema):
+                net.to(memory_format=torch.channels_last)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=train.lr_g, betas=(train.beta1, train.beta2))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=train.lr_d, betas=(train.beta1, train.beta2))
+        augment = config.augment
+        self.adaptive = (
+            AdaptiveStrength(augment.p, augment.target, augment.adjust_images, augment.interval, train.batch_size)
+            if augment.adaptive
+            else None
+        )
+        self.updates = 0
+        use_amp = device.type == "cuda" and train.mixed_precision and torch.cuda.is_bf16_supported()
+        self.autocast_dtype = torch.bfloat16 if use_amp else None
+
+    @property
+    def sampling_model(self) -> Generator:
+        return self.G_ema
+
+    @property
+    def augment_p(self) -> float:
+        return self.adaptive.p if self.adaptive else self.config.augment.p
+
+    def _autocast(self):
+        if self.autocast_dtype is None:
+            return torch.autocast(self.device.type, enabled=False)
+        return torch.autocast("cuda", dtype=self.autocast_dtype)
+
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x, self.config.augment.policy, self.augment_p)
+
+    def train_step(self, images, labels):
+        cfg = self.config.train
+        labels = labels if self.G.num_classes else None
+        real = images * 2 - 1
+        if self.device.type == "cuda":
+            real = real.contiguous(memory_format=torch.channels_last)
+        z = torch.randn(real.shape[0], self.G.z_dim, device=self.device)
+
+        # Discriminator step
+        with self._autocast():
+            with torch.no_grad():
+                fake = self.G(z, labels)
+            real_in = self._augment(real).detach().requires_grad_(cfg.r1_gamma > 0)
+            real_scores = self.D(real_in, labels).float()
+            fake_scores = self.D(self._augment(fake), labels).float()
+            loss_d = d_loss(cfg.loss, real_scores, fake_scores)
+        if cfg.r1_gamma > 0:
+            (grad,) = torch.autograd.grad(real_scores.sum(), real_in, create_graph=True)
+            loss_d = loss_d + cfg.r1_gamma / 2 * grad.float().pow(2).sum(dim=(1, 2, 3)).mean()
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        if self.adaptive:
+            self.adaptive.observe(real_scores)
+
+        # Generator step
+        z = torch.randn(real.shape[0], self.G.z_dim, device=self.device)
+        self.D.requires_grad_(False)  # only the generator learns here; skips D's weight gradients
+        with self._autocast():
+            loss_g = g_loss(cfg.loss, self.D(self._augment(self.G(z, labels)), labels).float())
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        self.D.requires_grad_(True)
+        self._update_ema()
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "d_real": real_scores.detach().mean()}
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        # Warm-up: early on the average follows the generator closely, so short runs are not
+        # dominated by the random initial weights.
+        self.updates += 1
+        decay = min(self.config.model.ema_decay, (1 + self.updates) / (10 + self.updates))
+        for ema, live in zip(self.G_ema.parameters(), self.G.parameters()):
+            ema.lerp_(live, 1 - decay)
+        for ema, live in zip(self.G_ema.buffers(), self.G.buffers()):
+            ema.copy_(live)
+
+    def extra_metrics(self):
+        return {"augment_p": round(self.augment_p, 4)}
+
+    def state_dict(self):
+        return {
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "G_ema": self.G_ema.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "adaptive": self.adaptive.state_dict() if self.adaptive else None,
+            "updates": self.updates,
+        }
+
+    def load_state_dict(self, state):
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.G_ema.load_state_dict(state["G_ema"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if self.adaptive and state["adaptive"]:
+            self.adaptive.load_state_dict(state["adaptive"])
+        self.updates = int(state["updates"])

@@ -1,0 +1,169 @@
+"""The one run loop shared by every family: batches, budget, metrics, previews,
+checkpoints, and a clean stop on Ctrl-C or SIGTERM."""
+
+import math
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ganaug_cli.errors import Terminated, TrainingError
+from ganaug_cli.imaging import save_grid
+from ganaug_cli.progress import SILENT, Progress
+from ganaug_cli.runs import append_metrics, latest_checkpoint
+from ganaug_cli.training.base import Trainer
+from ganaug_cli.training.checkpoint import write_training_checkpoint
+from ganaug_cli.training.tensorboard import open_tensorboard
+
+
+@dataclass
+class LoopState:
+    step: int
+    seed: int
+
+
+def batch_indices(labels: torch.Tensor, step: int, batch_size: int, seed: int, balanced: bool) -> torch.Tensor:
+    """The data indices of batch ``step``, a pure function of (seed, step).
+
+    Needing no sampler state keeps resumed runs exact. Balanced batches pick
+    classes uniformly, then an image within the class; otherwise each epoch is
+    a fresh permutation.
+    """
+    n = labels.shape[0]
+    if balanced:
+        g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+        counts = torch.bincount(labels)
+        present = torch.nonzero(counts).squeeze(1)
+        classes = present[torch.randint(len(present), (batch_size,), generator=g)]
+        order = torch.argsort(labels, stable=True)
+        starts = torch.cumsum(counts, 0) - counts
+        offsets = (torch.rand(batch_size, generator=g) * counts[classes]).long()
+        return order[starts[classes] + offsets]
+    per_epoch = math.ceil(n / batch_size)
+    epoch, position = divmod(step, per_epoch)
+    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    permutation = torch.randperm(n, generator=g)
+    chosen = permutation[position * batch_size : (position + 1) * batch_size]
+    if len(chosen) < batch_size:  # the epoch's last batch is topped up to a full batch
+        chosen = torch.cat([chosen, permutation[: batch_size - len(chosen)]])
+    return chosen
+
+
+class StopRequest:
+    """Turns SIGINT/SIGTERM into a request the loop honours between steps,
+    so the checkpoint it then writes is a consistent one. A second Ctrl-C stops at once."""
+
+    def __init__(self):
+        self.signal: int | None = None
+
+    def handle(self, signum, frame):
+        if self.signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signal = signum
+
+    def exception(self) -> BaseException:
+        return Terminated() if self.signal == signal.SIGTERM else KeyboardInterrupt()
+
+
+@contextmanager
+def deferred_signals():
+    request = StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+    previous = {s: signal.signal(s, request.handle) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield request
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def save_preview(trainer: Trainer, run_dir: Path, step: int) -> Path:
+    images, columns = trainer.preview()
+    path = save_grid(images, run_dir / "previews" / f"step-{step:08d}.png", nrow=columns)
+    save_grid(images, run_dir / "previews" / "latest.png", nrow=columns)
+    return path
+
+
+def _check_finite(losses: dict[str, float], step: int, run_dir: Path) -> None:
+    bad = [name for name, value in losses.items() if not math.isfinite(value)]
+    if bad:
+        last = latest_checkpoint(run_dir)
+        kept = f"the last good checkpoint is {last}" if last else "no checkpoint was written"
+        raise TrainingError(f"{', '.join(bad)} became {losses[bad[0]]} at step {step}; training stopped ({kept})")
+
+
+def train_loop(
+    trainer: Trainer,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    run_dir: Path,
+    state: LoopState,
+    progress: Progress = SILENT,
+) -> LoopState:
+    """Train until the config's steps, epochs or minutes run out; checkpoint at the end."""
+    cfg = trainer.config.train
+    device = trainer.device
+    images, labels = trainer.hold_out(images, labels)
+    images, labels = images.to(device), labels.to(device)  # small data: kept on the device
+    cpu_labels = labels.cpu()
+    per_epoch = math.ceil(images.shape[0] / cfg.batch_size)
+    last_step = min(cfg.steps or math.inf, (trainer.planned_epochs() or math.inf) * per_epoch)
+    deadline = time.monotonic() + cfg.max_minutes * 60 if cfg.max_minutes else math.inf
+    sums: dict[str, float] = {}
+    interval_steps, interval_start = 0, time.monotonic()
+    board = open_tensorboard(run_dir)
+
+    def save(step: int) -> None:
+        write_training_checkpoint(trainer, run_dir, step, state.seed)
+
+    total = None if last_step == math.inf else int(last_step)
+    with deferred_signals() as stop, progress.task("training", total=total, unit="step") as bar:
+        bar.update(state.step)
+        bar.count = 0  # the rate counts this session's steps only
+        while state.step < last_step and time.monotonic() < deadline:
+            index = batch_indices(cpu_labels, state.step, cfg.batch_size, state.seed, trainer.balanced_batches)
+            index = index.to(device)
+            losses = {k: float(v) for k, v in trainer.train_step(images[index].float() / 255, labels[index]).items()}
+            _check_finite(losses, state.step + 1, run_dir)
+            state.step += 1
+            interval_steps += 1
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + v
+            bar.update(1, **{k: round(v, 4) for k, v in losses.items()})
+            record = {}
+            if state.step % per_epoch == 0:
+                record.update(trainer.end_of_epoch(state.step // per_epoch, images, labels))
+            if state.step % cfg.log_every == 0 or record:
+                elapsed = time.monotonic() - interval_start
+                record = {
+                    "step": state.step,
+                    "epoch": round(state.step / per_epoch, 3),
+                    "time": round(time.time(), 3),
+                    **{k: round(v / interval_steps, 5) for k, v in sums.items()},
+                    **trainer.extra_metrics(),
+                    "images_per_s": round(interval_steps * cfg.batch_size / max(elapsed, 1e-9), 2),
+                    **record,
+                }
+                append_metrics(run_dir, record)
+                board.scalars(record, state.step)
+                sums, interval_steps, interval_start = {}, 0, time.monotonic()
+            if state.step % cfg.preview_every == 0:
+                board.image(save_preview(trainer, run_dir, state.step), state.step)
+            epoch_done = state.step % per_epoch == 0 and trainer.checkpoint_each_epoch
+            if state.step % cfg.checkpoint_every == 0 or epoch_done:
+                save(state.step)
+            if stop.signal is not None:
+                save(state.step)
+                raise stop.exception()
+    newest = latest_checkpoint(run_dir)
+    if newest is None or newest.name != f"step-{state.step:08d}.pt":
+        save(state.step)
+    save_preview(trainer, run_dir, state.step)
+    board.close()
+    return state
