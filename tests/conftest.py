@@ -72,3 +72,51 @@ def cli(capsys):
         return code, captured.out, captured.err
 
     return invoke
+
+
+TINY_GAN = [
+    "--device", "cpu",
+    "--set", "data.resolution=16",
+    "--set", "model.width=8",
+    "--set", "model.max_width=16",
+    "--set", "model.z_dim=16",
+    "--set", "train.batch_size=8",
+]
+
+
+def train_tiny_gan(data: Path, out: Path, *extra: str, steps: int = 2, seed: int = 0) -> Path:
+    """A GAN run that trains in well under a second, for tests of what comes after training."""
+    code = run(["train-gan", "--data", str(data), "--out", str(out), "--steps", str(steps),
+                "--seed", str(seed), "--quiet", *TINY_GAN, *extra])
+    assert code == 0, f"training failed with exit code {code}"
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_runs(tmp_path_factory):
+    """One conditional gray, one unconditional gray and one RGBA run, shared by the sampling tests."""
+    root = tmp_path_factory.mktemp("trained")
+    classes = make_class_folder(root / "classes", classes=("boot", "coat", "shirt"), per_class=3)
+    flat = root / "flat"
+    for i in range(4):
+        save_gray(flat / f"{i}.png", value=30 * i)
+    alpha = root / "alpha"
+    for i in range(4):
+        alpha.mkdir(exist_ok=True)
+        Image.new("RGBA", (16, 16), (200, 40 * i, 10, 128)).save(alpha / f"{i}.png")
+    env_cache = tmp_path_factory.mktemp("cache")
+    import os
+
+    previous = os.environ.get("GANAUG_CACHE_DIR")
+    os.environ["GANAUG_CACHE_DIR"] = str(env_cache)
+    try:
+        return {
+            "conditional": train_tiny_gan(classes, root / "run-conditional"),
+            "unconditional": train_tiny_gan(flat, root / "run-unconditional"),
+            "rgba": train_tiny_gan(alpha, root / "run-rgba", "--set", "data.channels=rgba"),
+        }
+    finally:
+        if previous is None:
+            os.environ.pop("GANAUG_CACHE_DIR", None)
+        else:
+            os.environ["GANAUG_CACHE_DIR"] = previous

@@ -43,6 +43,11 @@ def resolve_checkpoint(run: Path | None, checkpoint: Path | None, runs_root: Pat
     return found
 
 
+def _run_of(checkpoint: Path) -> Path:
+    folder = checkpoint.parent
+    return folder.parent if folder.name == "checkpoints" else folder
+
+
 def load_sampling_model(path: Path, device: torch.device) -> LoadedModel:
     content = load_checkpoint(path)
     family = content.get("family")
@@ -59,7 +64,7 @@ def load_sampling_model(path: Path, device: torch.device) -> LoadedModel:
         family=family,
         class_names=list(content["class_names"]),
         step=int(content["step"]),
-        run_dir=Path(path).resolve().parent.parent,
+        run_dir=_run_of(Path(path)),
         checkpoint=Path(path),
         config=content.get("config", {}),
     )
