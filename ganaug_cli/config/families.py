@@ -78,42 +78,73 @@ class VisibleUnitsConfig(Section):
     visible: Literal["bernoulli", "gaussian"] = Field(
         "bernoulli", description="bernoulli for intensities in [0, 1]; gaussian for real-valued/colour data"
     )
-    binarize: Literal["none", "threshold", "stochastic"] = "none"
+    binarize: Literal["none", "threshold", "stochastic"] = Field(
+        "none", description="bernoulli: feed intensities as probabilities (none) or binarise them"
+    )
     threshold: float = Field(0.5, gt=0, lt=1, description="binarize=threshold: the cut")
-    learn_variance: bool = Field(False, description="gaussian: learn per-pixel variance")
+    learn_variance: bool = Field(False, description="gaussian: learn per-pixel variance (else fixed at 1)")
     labels: AutoOrBool = Field(
         "auto", description="one-hot label units in the visible layer; auto = when several classes"
     )
+
+    @model_validator(mode="after")
+    def _binarize_needs_bernoulli(self):
+        if self.visible == "gaussian" and self.binarize != "none":
+            raise ValueError("binarize: gaussian visible units take real values; use binarize=none")
+        return self
 
 
 class RbmModelConfig(VisibleUnitsConfig):
     hidden: int = Field(500, gt=0, description="hidden units")
 
 
+# train.lr=auto picks by visible units: Gaussian units need a smaller step (Hinton's guide).
+AUTO_LR = {"bernoulli": 0.01, "gaussian": 0.001}
+
+
 class RbmTrainConfig(TrainConfig):
     epochs: int | None = Field(20, gt=0)
-    batch_size: int = Field(100, gt=0)
+    batch_size: int = Field(100, gt=0, description="also the number of persistent chains (pcd)")
     method: Literal["cd", "pcd"] = Field("pcd", description="contrastive divergence or persistent CD")
     k: int = Field(1, gt=0, description="Gibbs steps per update")
-    lr: float = Field(0.01, gt=0)
+    lr: float | Literal["auto"] = Field(
+        "auto", description="learning rate; auto = 0.01 for bernoulli visibles, 0.001 for gaussian"
+    )
     momentum_start: float = Field(0.5, ge=0, lt=1)
     momentum_end: float = Field(0.9, ge=0, lt=1)
     momentum_switch_epoch: int = Field(5, ge=0, description="epoch at which momentum switches")
     weight_decay: float = Field(2e-4, ge=0, description="L2 penalty on the weights")
+    init_std: float = Field(0.01, gt=0, description="standard deviation of the initial weights")
     sparsity_target: float | None = Field(None, gt=0, lt=1, description="wanted mean hidden activation")
-    sparsity_cost: float = Field(0.0, ge=0)
+    sparsity_cost: float = Field(0.01, ge=0, description="weight of the sparsity penalty (when a target is set)")
+    sparsity_decay: float = Field(0.95, ge=0, lt=1, description="decay of the running mean hidden activation")
+
+    @field_validator("lr")
+    @classmethod
+    def _positive_lr(cls, value):
+        if value != "auto" and value <= 0:
+            raise ValueError("must be auto or greater than 0")
+        return value
 
 
 class RbmEvalConfig(Section):
-    val_fraction: float = Field(0.1, ge=0, lt=1, description="held-out share of the folder for log p(v)")
-    ais_every: int = Field(5, gt=0, description="epochs between AIS estimates")
+    val_fraction: float = Field(0.1, ge=0, lt=1, description="held-out share of the folder for the metrics")
+    ais_every: int = Field(5, gt=0, description="epochs between AIS estimates (and the last planned epoch)")
     ais_chains: int = Field(100, gt=0)
-    ais_betas: int = Field(5000, gt=1, description="intermediate temperatures per AIS run")
+    ais_betas: int = Field(1000, gt=1, description="intermediate temperatures per AIS run")
+    pll_images: int = Field(200, gt=0, description="held-out images scored by the pseudo-log-likelihood")
 
 
 class GibbsConfig(Section):
     burn_in: int = Field(1000, ge=0, description="Gibbs steps before the first kept sample")
     thinning: int = Field(1, gt=0, description="Gibbs steps between kept samples of one chain")
+    images_per_chain: int = Field(1, gt=0, description="images kept from each chain (1 = independent chains)")
+
+
+def _resolve_lr(config):
+    if config.train.lr == "auto":  # a copy: never touch a shared default section
+        config.train = config.train.model_copy(update={"lr": AUTO_LR[config.model.visible]})
+    return config
 
 
 class RbmConfig(Section):
@@ -122,6 +153,10 @@ class RbmConfig(Section):
     train: RbmTrainConfig = RbmTrainConfig()
     eval: RbmEvalConfig = RbmEvalConfig()
     sample: GibbsConfig = GibbsConfig()
+
+    @model_validator(mode="after")
+    def _lr(self):
+        return _resolve_lr(self)
 
 
 class DbnModelConfig(VisibleUnitsConfig):
@@ -135,15 +170,26 @@ class DbnModelConfig(VisibleUnitsConfig):
 
 
 class DbnTrainConfig(RbmTrainConfig):
-    epochs: int | None = Field(10, gt=0, description="epochs per layer")
+    epochs: int = Field(10, gt=0, description="epochs per layer")
+    up_pass: Literal["probabilities", "samples"] = Field(
+        "probabilities", description="what the layer below hands up as the next layer's data"
+    )
+
+
+class DbnEvalConfig(Section):
+    val_fraction: float = Field(0.1, ge=0, lt=1, description="held-out share of the folder for the metrics")
 
 
 class DbnConfig(Section):
     data: DataConfig = DataConfig()
     model: DbnModelConfig = DbnModelConfig()
     train: DbnTrainConfig = DbnTrainConfig()
-    eval: RbmEvalConfig = RbmEvalConfig()
+    eval: DbnEvalConfig = DbnEvalConfig()
     sample: GibbsConfig = GibbsConfig()
+
+    @model_validator(mode="after")
+    def _lr(self):
+        return _resolve_lr(self)
 
 
 CONFIG_SCHEMAS = {"gan": GanConfig, "rbm": RbmConfig, "dbn": DbnConfig}

@@ -4,6 +4,8 @@ from ganaug_cli.models.base import GenerativeModel
 
 SAMPLING_MODELS: dict[str, str] = {
     "gan": "ganaug_cli.models.gan:Generator",
+    "rbm": "ganaug_cli.models.rbm:RBM",
+    "dbn": "ganaug_cli.models.dbn:DBN",
 }
 
 

@@ -78,6 +78,10 @@ class Trainer(ABC):
         finally:
             model.train(was_training)
 
+    def extra_previews(self) -> dict[str, tuple[torch.Tensor, int]]:
+        """More grids, saved as previews/<name>.png with each preview (the RBM's filters)."""
+        return {}
+
     def extra_metrics(self) -> dict[str, float]:
         """Values to log besides the losses (the GAN's augmentation p)."""
         return {}

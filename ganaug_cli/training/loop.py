@@ -87,6 +87,8 @@ def save_preview(trainer: Trainer, run_dir: Path, step: int) -> Path:
     images, columns = trainer.preview()
     path = save_grid(images, run_dir / "previews" / f"step-{step:08d}.png", nrow=columns)
     save_grid(images, run_dir / "previews" / "latest.png", nrow=columns)
+    for name, (extra, extra_columns) in trainer.extra_previews().items():
+        save_grid(extra, run_dir / "previews" / f"{name}.png", nrow=extra_columns)
     return path
 
 

@@ -13,13 +13,15 @@ from ganaug_cli.progress import SILENT, Progress
 from ganaug_cli.runs import create_run_dir, load_checkpoint, write_run_config
 from ganaug_cli.training.base import DataInfo, Trainer
 from ganaug_cli.training.checkpoint import restore_rng
+from ganaug_cli.training.dbn import DbnTrainer
 from ganaug_cli.training.gan import GanTrainer
 from ganaug_cli.training.loop import LoopState, train_loop
+from ganaug_cli.training.rbm import RbmTrainer
 from ganaug_cli.training.setup import RunPlan, plan_run
 
 log = logging.getLogger("ganaug")
 
-TRAINERS: dict[str, type[Trainer]] = {"gan": GanTrainer}
+TRAINERS: dict[str, type[Trainer]] = {"gan": GanTrainer, "rbm": RbmTrainer, "dbn": DbnTrainer}
 CHANNEL_COUNT = {"gray": 1, "rgb": 3, "rgba": 4}
 
 

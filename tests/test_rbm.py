@@ -1,0 +1,185 @@
+"""RBM: CD and PCD learn, AIS matches exact log Z, Gaussian units on colour data, labels, resume."""
+
+import itertools
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from conftest import save_gray, save_rgb
+from ganaug_cli.metrics.ais import ais_log_partition, exact_log_partition
+from ganaug_cli.metrics.likelihood import pseudo_log_likelihood
+from ganaug_cli.models.rbm import RBM
+from ganaug_cli.runs import checkpoints, load_checkpoint
+
+TINY_RBM = [
+    "--device", "cpu",
+    "--set", "data.resolution=8",
+    "--set", "model.hidden=16",
+    "--set", "train.batch_size=4",
+    "--set", "train.log_every=1",
+    "--set", "sample.burn_in=30",
+    "--set", "eval.ais_betas=100",
+    "--set", "eval.ais_chains=20",
+]
+
+
+def two_tone_folder(root: Path, per_class: int = 8) -> Path:
+    """A dark and a bright class of 8×8 gray images."""
+    for i in range(per_class):
+        save_gray(root / "bright" / f"{i}.png", value=225 - i, size=8)
+        save_gray(root / "dark" / f"{i}.png", value=30 + i, size=8)
+    return root
+
+
+def read_metrics(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def epoch_lines(run: Path) -> list[dict]:
+    return [m for m in read_metrics(run) if any(k.endswith("_recon_error") for k in m)]
+
+
+def train(cli, data: Path, *args: str) -> Path:
+    code, out, err = cli("train-rbm", "--data", data, "--quiet", *TINY_RBM, *args)
+    assert code == 0, err
+    return Path(out.strip())
+
+
+def small_rbm(classes: int = 0, seed: int = 0) -> RBM:
+    torch.manual_seed(seed)
+    rbm = RBM([20], 12, "bernoulli", False, classes, burn_in=1, thinning=1, images_per_chain=1)
+    rbm.W.normal_(0, 0.5)
+    rbm.b_v.normal_(0, 0.5)
+    rbm.b_h.normal_(0, 0.5)
+    return rbm
+
+
+@pytest.mark.parametrize("method", ["cd", "pcd"])
+def test_cd_and_pcd_reduce_the_reconstruction_error_on_a_tiny_folder(cli, tmp_path, method):
+    data = two_tone_folder(tmp_path / "data", per_class=16)
+    run = train(cli, data, "--epochs", "20", "--seed", "0", "--set", f"train.method={method}",
+                "--set", "model.labels=false", "--set", "eval.val_fraction=0", "--set", "train.lr=0.02")
+    errors = [m["train_recon_error"] for m in epoch_lines(run)]
+    assert len(errors) == 20
+    assert errors[-1] < 0.75 * errors[0]
+
+
+@pytest.mark.parametrize("classes", [0, 3])
+def test_ais_estimates_the_exact_log_partition_of_a_small_model(classes):
+    rbm = small_rbm(classes)
+    exact = exact_log_partition(rbm)
+    estimate = ais_log_partition(rbm, betas=5000, chains=100, generator=torch.Generator().manual_seed(0))
+    assert abs(estimate.log_z - exact) < 0.1
+    assert 0 < estimate.std < 0.1
+
+
+def test_label_units_are_summed_out_exactly_and_exact_log_z_matches_enumerating_images():
+    rbm = small_rbm(classes=3)
+    images = torch.tensor(list(itertools.product([0.0, 1.0], repeat=20)))
+    per_class = torch.stack(
+        [-rbm.free_energy(torch.cat([images, F.one_hot(torch.full((len(images),), y), 3).float()], 1)) for y in range(3)], 1
+    )
+    assert torch.allclose(-rbm.free_energy_images(images), per_class.logsumexp(1), atol=1e-4)
+    assert exact_log_partition(rbm) == pytest.approx(per_class.double().flatten().logsumexp(0).item(), abs=1e-3)
+
+
+def test_the_pseudo_likelihood_is_the_sum_of_one_bit_conditionals():
+    rbm = small_rbm()
+    v = torch.bernoulli(torch.full((5, 20), 0.5), generator=torch.Generator().manual_seed(1))
+    expected = torch.zeros(5)
+    for i in range(20):
+        flipped = v.clone()
+        flipped[:, i] = 1 - flipped[:, i]
+        expected += torch.sigmoid(rbm.free_energy(flipped) - rbm.free_energy(v)).log()
+    assert torch.allclose(pseudo_log_likelihood(rbm, v), expected, atol=1e-4)
+
+
+def test_each_epoch_logs_likelihood_metrics_and_the_run_shows_samples_and_filters(cli, tmp_path):
+    data = two_tone_folder(tmp_path / "data", per_class=10)
+    run = train(cli, data, "--epochs", "3", "--set", "eval.ais_every=2", "--set", "eval.val_fraction=0.2")
+    lines = epoch_lines(run)
+    assert [m["epoch"] for m in lines] == [1, 2, 3]
+    assert all(math.isfinite(m["val_recon_error"]) and m["val_pll"] < 0 for m in lines)
+    with_ais = [m["epoch"] for m in lines if "ais_log_z" in m]
+    assert with_ais == [2, 3]  # every 2 epochs and at the end
+    assert all(m["val_log_p"] < 0 and m["val_log_p_std"] >= m["ais_log_z_std"] >= 0 for m in lines if "ais_log_z" in m)
+    assert len(checkpoints(run)) == 3  # one per epoch
+    assert Image.open(run / "previews" / "filters.png").size == (8 * 10 + 2, 2 * 10 + 2)  # 16 filters, 8 a row
+    assert Image.open(run / "previews" / "latest.png").size == (10 * 10 + 2, 2 * 10 + 2)  # a row per class
+
+
+def test_sampling_a_class_clamps_its_label_units():
+    # Hand-built: hidden unit 0 turns the image on, and only label 0 can switch it on.
+    rbm = RBM([1, 2, 2], 2, "bernoulli", False, 2, burn_in=20, thinning=1, images_per_chain=1)
+    rbm.W[:4, 0], rbm.W[4, 0], rbm.W[5, 0] = 4.0, 8.0, -8.0
+    rbm.b_h[0], rbm.b_v[:4] = -4.0, -2.0
+    on = rbm.sample(200, torch.zeros(200, dtype=torch.long), torch.Generator().manual_seed(0))
+    off = rbm.sample(200, torch.ones(200, dtype=torch.long), torch.Generator().manual_seed(0))
+    assert on.shape == (200, 1, 2, 2) and on.mean() > 0.8 and off.mean() < 0.2
+
+
+@pytest.mark.parametrize("learn_variance", [False, True])
+def test_a_gaussian_visible_rbm_learns_the_colours_of_rgb_classes(cli, tmp_path, learn_variance):
+    data = tmp_path / "data"
+    for i in range(8):
+        save_rgb(data / "red" / f"{i}.png", colour=(200 + 5 * i, 20 + 5 * i, 30), size=8)
+        save_rgb(data / "blue" / f"{i}.png", colour=(30, 20 + 5 * i, 200 + 5 * i), size=8)
+    run = train(cli, data, "--epochs", "15", "--seed", "0", "--set", "model.visible=gaussian",
+                "--set", f"model.learn_variance={str(learn_variance).lower()}", "--set", "eval.ais_every=5")
+    lines = epoch_lines(run)
+    assert "val_pll" not in lines[-1] and math.isfinite(lines[-1]["val_log_p"])
+    assert load_checkpoint(checkpoints(run)[-1])["model_args"]["units"] == "gaussian"
+    errors = [m["val_recon_error"] for m in lines]
+    assert errors[-1] < errors[0]
+    out = tmp_path / "samples"
+    code, _, err = cli("sample", "--run", run, "--class", "red", "-n", "4", "--seed", "1", "--out", out, "--quiet")
+    assert code == 0, err
+    assert [p.name for p in out.iterdir() if p.is_dir()] == ["red"]
+    images = list((out / "red").glob("*.png"))
+    assert len(images) == 4 and Image.open(images[0]).mode == "RGB" and Image.open(images[0]).size == (8, 8)
+
+
+def trainer_tensors(run: Path) -> dict:
+    content = load_checkpoint(checkpoints(run)[-1])
+    flat = {}
+
+    def walk(prefix, value):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}", v)
+        elif isinstance(value, (list, tuple)):
+            for i, v in enumerate(value):
+                walk(f"{prefix}.{i}", v)
+        else:
+            flat[prefix] = value
+
+    walk("", {"trainer": content["trainer"], "model": content["model_state"], "step": content["step"]})
+    return flat
+
+
+def assert_same_state(a: Path, b: Path) -> None:
+    left, right = trainer_tensors(a), trainer_tensors(b)
+    assert left.keys() == right.keys()
+    for key in left:
+        if isinstance(left[key], torch.Tensor):
+            assert torch.equal(left[key], right[key]), key
+        else:
+            assert left[key] == right[key], key
+
+
+def test_a_resumed_run_ends_exactly_where_a_straight_run_ends(cli, tmp_path):
+    data = two_tone_folder(tmp_path / "data")
+    common = ["--seed", "3", "--set", "model.binarize=stochastic", "--set", "train.momentum_switch_epoch=1"]
+    straight = train(cli, data, "--epochs", "2", "--out", tmp_path / "straight", *common)
+    first = train(cli, data, "--epochs", "1", "--out", tmp_path / "resumed", *common)
+    code, _, err = cli("train-rbm", "--resume", first, "--epochs", "2", "--quiet")
+    assert code == 0, err
+    assert_same_state(straight, first)
+    drop = ("time", "images_per_s")  # the first part also ran AIS at its own last epoch
+    last = [{k: v for k, v in epoch_lines(run)[-1].items() if k not in drop} for run in (straight, first)]
+    assert last[0] == last[1] and "ais_log_z" in last[0]
