@@ -13,7 +13,7 @@ from ganaug_cli.models.rbm import RBM, bernoulli
 from ganaug_cli.training.base import DataInfo, Trainer
 
 SPLIT_SEED = 1234  # the validation split and evaluation binarisation depend on the data alone
-RECON_ROWS = 16  # pcd: the training recon error is measured on this many rows (one small extra product)
+RECON_ROWS = 10  # the training recon error is measured on this many rows of each batch (a small extra product)
 METRIC_IMAGES = 1000  # without a validation split, metrics use the first training images
 
 
@@ -110,8 +110,9 @@ class RbmLearner:
             recon = recon * rbm.pixel_std
         lr = cfg.lr / n
         # Momentum SGD on the CD gradient <v h>_data - <v h>_model, with L2 weight decay.
-        vel["W"].mul_(momentum).addmm_(s0.t(), ph0, alpha=lr).addmm_(sk.t(), phk, alpha=-lr)
-        vel["W"].add_(rbm.W, alpha=-cfg.lr * cfg.weight_decay)
+        vel["W"].addmm_(s0.t(), ph0, beta=momentum, alpha=lr).addmm_(sk.t(), phk, alpha=-lr)
+        if cfg.weight_decay:
+            vel["W"].add_(rbm.W, alpha=-cfg.lr * cfg.weight_decay)
         visible_grad = v0.sum(0) - vk.sum(0)
         if rbm.gaussian:
             visible_grad[:P] /= rbm.log_var.exp()
