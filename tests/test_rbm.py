@@ -63,7 +63,7 @@ def small_rbm(classes: int = 0, seed: int = 0) -> RBM:
 def test_cd_and_pcd_reduce_the_reconstruction_error_on_a_tiny_folder(cli, tmp_path, method):
     data = two_tone_folder(tmp_path / "data", per_class=16)
     run = train(cli, data, "--epochs", "20", "--seed", "0", "--set", f"train.method={method}",
-                "--set", "model.labels=false", "--set", "eval.val_fraction=0", "--set", "train.lr=0.02")
+                "--set", "model.labels=false", "--set", "eval.val_fraction=0", "--set", "train.lr=0.1")
     errors = [m["train_recon_error"] for m in epoch_lines(run)]
     assert len(errors) == 20
     assert errors[-1] < 0.75 * errors[0]
