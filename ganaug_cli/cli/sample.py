@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from pydantic import ValidationError
 
 from ganaug_cli.cli.app import app
 from ganaug_cli.cli.output import print_result, setup_output
@@ -16,6 +17,7 @@ from ganaug_cli.errors import ConfigError, GanaugError
 from ganaug_cli.imaging import save_grid
 from ganaug_cli.runs import DEFAULT_RUNS_ROOT, list_runs, read_run_summary
 from ganaug_cli.sampling import SampleReport, SampleRequest, load_sampling_model, resolve_checkpoint, sample_images
+from ganaug_cli.sampling.grid import grid_from_files
 
 log = logging.getLogger("ganaug")
 DEFAULTS = SampleConfig()
@@ -27,8 +29,6 @@ def _default(name: str) -> str:
 
 def _validated(**given) -> SampleConfig:
     """The sample options given on the command line, checked by the schema."""
-    from pydantic import ValidationError
-
     try:
         return SampleConfig(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
@@ -93,8 +93,6 @@ def sample(
     elapsed = time.monotonic() - started
     log.info("wrote %d images to %s in %.1f s (seed %d)", report.written, target, elapsed, report.seed)
     if grid is not None and written:
-        from ganaug_cli.sampling.grid import grid_from_files
-
         save_grid(grid_from_files(written), grid)
     if as_json and not quiet:
         summary = {

@@ -137,7 +137,7 @@ def train_loop(
             interval_steps += 1
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
-            bar.update(1, **{k: round(v, 4) for k, v in losses.items()})
+            bar.update(1, **{k: round(v, 4) for k, v in losses.items()}, img_per_s=round(bar.rate * cfg.batch_size, 1))
             record = {}
             if state.step % per_epoch == 0:
                 record.update(trainer.end_of_epoch(state.step // per_epoch, images, labels))

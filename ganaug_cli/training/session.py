@@ -66,7 +66,14 @@ def train_family(
         seed, run_dir = int(checkpoint["seed"]), plan.run_dir
     else:
         seed = config.train.seed if config.train.seed is not None else secrets.randbelow(2**31)
-        config = config.model_copy(update={"train": config.train.model_copy(update={"seed": seed})})
+        # The run folder records the seed actually used and an absolute data path, so that
+        # --resume works from any directory.
+        config = config.model_copy(
+            update={
+                "train": config.train.model_copy(update={"seed": seed}),
+                "data": config.data.model_copy(update={"path": Path(config.data.path).resolve()}),
+            }
+        )
         run_dir = create_run_dir(family, out)
         write_run_config(run_dir, config.model_dump(mode="json"))
     log.info("run folder: %s", run_dir)
