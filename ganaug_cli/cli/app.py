@@ -49,7 +49,7 @@ def _error(message: str) -> None:
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (tests call this directly)."""
     # Import the command modules so that they register on ``app``.
-    from ganaug_cli.cli import sample, train  # noqa: F401
+    from ganaug_cli.cli import augment, evaluate, sample, train  # noqa: F401
     from ganaug_cli.cli.output import OutputClosed
 
     try:

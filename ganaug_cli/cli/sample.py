@@ -17,6 +17,7 @@ from ganaug_cli.errors import ConfigError, GanaugError
 from ganaug_cli.imaging import save_grid
 from ganaug_cli.runs import DEFAULT_RUNS_ROOT, list_runs, read_run_summary
 from ganaug_cli.sampling import SampleReport, SampleRequest, load_sampling_model, resolve_checkpoint, sample_images
+from ganaug_cli.sampling.filters import FilterStats, build_filter
 from ganaug_cli.sampling.grid import grid_from_files
 
 log = logging.getLogger("ganaug")
@@ -55,6 +56,9 @@ def sample(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary instead of the paths.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace images a previous sample wrote in --out.")] = False,
+    min_confidence: Annotated[Optional[float], typer.Option("--min-confidence", help="Keep only samples the domain classifier puts in their own class with at least this probability.")] = None,
+    reject_copies: Annotated[bool, typer.Option("--reject-copies", help="Drop samples that are near-copies of training images.")] = False,
+    data: Annotated[Optional[Path], typer.Option("--data", help="Real folder for the filters (default: the run's training folder).")] = None,
 ) -> None:
     """Write synthetic images from a trained run (conditional runs: one folder per class).
 
@@ -67,6 +71,8 @@ def sample(
         raise ConfigError(f"--size: must be greater than 0 (got {size})")
     if per_class is not None and per_class <= 0:
         raise ConfigError(f"--per-class: must be greater than 0 (got {per_class})")
+    if min_confidence is not None and not 0 < min_confidence <= 1:
+        raise ConfigError(f"--min-confidence: must be in (0, 1] (got {min_confidence})")
     options = _validated(n=n, batch_size=batch_size, device=device, format=fmt)
     path = resolve_checkpoint(run, checkpoint, DEFAULT_RUNS_ROOT)
     loaded = load_sampling_model(path, resolve_device(options.device))
@@ -83,15 +89,19 @@ def sample(
         overwrite=overwrite,
     )
     report = SampleReport(seed=0, out=target, counts={})
+    stats = FilterStats()
+    keep = build_filter(loaded, data, min_confidence, reject_copies, stats)
     started = time.monotonic()
     written: list[Path] = []
-    for image_path in sample_images(loaded, target, request, progress, report):
+    for image_path in sample_images(loaded, target, request, progress, report, keep):
         if grid is not None and len(written) < 64:
             written.append(image_path)
         if not (quiet or as_json):
             print_result(str(image_path))
     elapsed = time.monotonic() - started
     log.info("wrote %d images to %s in %.1f s (seed %d)", report.written, target, elapsed, report.seed)
+    if keep is not None:
+        log.info("filters rejected %.0f%% of %d drawn samples", 100 * stats.rejection_rate, stats.drawn)
     if grid is not None and written:
         save_grid(grid_from_files(written), grid)
     if as_json and not quiet:
@@ -107,6 +117,7 @@ def sample(
             "format": options.format,
             "seconds": round(elapsed, 3),
             "grid": str(grid) if grid else None,
+            "rejection_rate": round(stats.rejection_rate, 4) if keep is not None else None,
         }
         print_result(json.dumps(summary))
 

@@ -205,3 +205,13 @@ class SampleConfig(Section):
     format: Literal["png", "jpg", "webp"] = "png"
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps")
     jpeg_quality: int = Field(95, ge=1, le=100)
+
+
+class AugmentCommandConfig(Section):
+    """Defaults of ``ganaug augment`` (flags only)."""
+
+    model: Literal["gan", "rbm", "dbn"] = "gan"
+    ratio: float = Field(1.0, gt=0, description="synthetic images per real image of each class")
+    min_confidence: float = Field(
+        0.5, ge=0, le=1, description="keep samples the domain classifier gives at least this probability of their class"
+    )

@@ -19,6 +19,7 @@ from ganaug_cli.progress import SILENT, Progress
 
 log = logging.getLogger("ganaug")
 CHANNEL_COUNT = {"gray": 1, "rgb": 3, "rgba": 4}
+CHANNEL_NAMES = {count: name for name, count in CHANNEL_COUNT.items()}
 
 
 @dataclass

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganaug_cli.metrics.classical_augment import AUGMENTATIONS
+
 
 class DomainClassifier(nn.Module):
     def __init__(self, channels: int, num_classes: int, width: int = 32, feature_size: int = 128):
@@ -37,22 +39,6 @@ class DomainClassifier(nn.Module):
         return self.classify(self.dropout(self.features(images)))
 
 
-def _shift_and_flip(images: torch.Tensor, generator: torch.Generator, flips: bool) -> torch.Tensor:
-    """Cheap classical augmentation: random shifts of up to 1/8 of the side, optional flips."""
-    n, _, h, w = images.shape
-    pad = max(1, h // 8)
-    padded = F.pad(images, (pad, pad, pad, pad), mode="replicate")
-    dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
-    dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
-    rows = (torch.arange(h)[None, :] + dy[:, None])[:, :, None].expand(n, h, w)
-    cols = (torch.arange(w)[None, :] + dx[:, None])[:, None, :].expand(n, h, w)
-    out = padded.permute(0, 2, 3, 1)[torch.arange(n)[:, None, None], rows, cols].permute(0, 3, 1, 2)
-    if flips:
-        flip = torch.rand(n, generator=generator) < 0.5
-        out[flip] = out[flip].flip(-1)
-    return out
-
-
 def train_classifier(
     images: torch.Tensor,
     labels: torch.Tensor,
@@ -62,29 +48,41 @@ def train_classifier(
     batch_size: int = 64,
     lr: float = 2e-3,
     seed: int = 0,
-    augment: bool = True,
-    flips: bool = False,
+    augment: str = "shift",
     min_steps: int = 300,
+    width: int = 32,
+    synthetic: tuple[torch.Tensor, torch.Tensor] | None = None,
+    synthetic_share: float = 0.0,
 ) -> DomainClassifier:
-    """Train on uint8 or float [0, 1] images; small folders get at least ``min_steps`` updates."""
+    """Train on uint8 or float [0, 1] images; small folders get at least ``min_steps`` updates.
+
+    ``augment`` is none, shift or classical (see classical_augment). With ``synthetic``
+    images, ``synthetic_share`` of every batch is drawn from them (epochs count real images).
+    """
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    data = images.float() / 255 if images.dtype == torch.uint8 else images.float()
-    model = DomainClassifier(data.shape[1], num_classes)
+    data = _as_float(images)
+    model = DomainClassifier(data.shape[1], num_classes, width=width)
     n = data.shape[0]
-    steps_per_epoch = math.ceil(n / batch_size)
+    fake_per_batch = round(batch_size * synthetic_share) if synthetic is not None else 0
+    real_per_batch = batch_size - fake_per_batch
+    steps_per_epoch = math.ceil(n / real_per_batch)
     total_steps = max(epochs * steps_per_epoch, min_steps)
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=total_steps)
+    augmentation = AUGMENTATIONS[augment]
     model.train()
     for step in range(total_steps):
         if step % steps_per_epoch == 0:
             order = torch.randperm(n, generator=generator)
-        index = order[(step % steps_per_epoch) * batch_size :][:batch_size]
-        batch = data[index]
-        if augment:
-            batch = _shift_and_flip(batch, generator, flips)
-        loss = F.cross_entropy(model(batch), labels[index], label_smoothing=0.1)
+        index = order[(step % steps_per_epoch) * real_per_batch :][:real_per_batch]
+        batch, batch_labels = data[index], labels[index]
+        if fake_per_batch:
+            chosen = torch.randint(len(synthetic[0]), (fake_per_batch,), generator=generator)
+            batch = torch.cat([batch, _as_float(synthetic[0][chosen])])
+            batch_labels = torch.cat([batch_labels, synthetic[1][chosen]])
+        # No label smoothing: its probabilities are used as confidences (smoothing would cap them).
+        loss = F.cross_entropy(model(augmentation(batch, generator)), batch_labels)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -92,14 +90,18 @@ def train_classifier(
     return model.eval()
 
 
+def _as_float(images: torch.Tensor) -> torch.Tensor:
+    return images.float() / 255 if images.dtype == torch.uint8 else images.float()
+
+
 @torch.no_grad()
 def predict(model: DomainClassifier, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """Class probabilities for uint8 or [0, 1] images."""
-    data = images.float() / 255 if images.dtype == torch.uint8 else images.float()
+    data = _as_float(images)
     return torch.cat([model(data[i : i + batch_size]).softmax(dim=1) for i in range(0, len(data), batch_size)])
 
 
 @torch.no_grad()
 def extract_features(model: DomainClassifier, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    data = images.float() / 255 if images.dtype == torch.uint8 else images.float()
+    data = _as_float(images)
     return torch.cat([model.features(data[i : i + batch_size]) for i in range(0, len(data), batch_size)])

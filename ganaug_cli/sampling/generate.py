@@ -4,8 +4,9 @@ import math
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
+import numpy as np
 import torch
 
 from ganaug_cli.errors import GanaugError
@@ -26,6 +27,8 @@ class SampleRequest:
     size: int | None = None
     quality: int = 95
     overwrite: bool = False
+    prefix: str = ""  # file-name prefix, so synthetic files never collide with real ones
+    counts: dict | None = None  # images per class name, instead of n / per_class
 
 
 def plan_counts(loaded: LoadedModel, n: int | None, per_class: int | None, classes: list[str] | None) -> dict:
@@ -57,6 +60,50 @@ def batch_seed(seed: int, class_index: int, batch: int) -> int:
     return ((seed * 1_000_003 + class_index) * 1_000_003 + batch) % (2**63)
 
 
+# A filter takes a batch (N×H×W×C uint8) and its class index, and says which images to keep.
+SampleFilter = Callable[[np.ndarray, int], np.ndarray]
+MAX_DRAWS_PER_IMAGE = 20  # a filter that rejects more than this gives up with a clear message
+
+
+def generate_class(
+    loaded: LoadedModel, name: str | None, count: int, seed: int, batch_size: int, keep: SampleFilter | None = None
+) -> Iterator[np.ndarray]:
+    """Accepted images of one class (N×H×W×C uint8 batches) until ``count`` are produced.
+
+    Batch b of a class always comes from the same seed, so a fixed seed fixes every file.
+    """
+    class_index = loaded.class_names.index(name) if name is not None else 0
+    produced = drawn = batch = 0
+    while produced < count:
+        if drawn >= MAX_DRAWS_PER_IMAGE * count:
+            label = f"class {name!r}" if name is not None else "the run"
+            raise GanaugError(
+                f"{label}: only {produced} of {count} samples passed the filters in {drawn} draws "
+                "(lower --min-confidence, drop --reject-copies, or train the model longer)"
+            )
+        size = min(batch_size, count - produced)
+        generator = torch.Generator().manual_seed(batch_seed(seed, class_index, batch))
+        labels = torch.full((size,), class_index, dtype=torch.int64) if loaded.conditional else None
+        arrays = to_uint8(loaded.model.sample(size, labels, generator))
+        batch, drawn = batch + 1, drawn + size
+        if keep is not None:
+            arrays = arrays[keep(arrays, class_index)]
+        arrays = arrays[: count - produced]
+        produced += len(arrays)
+        if len(arrays):
+            yield arrays
+
+
+def generate_in_memory(loaded: LoadedModel, n: int, seed: int, batch_size: int = 256) -> tuple[torch.Tensor, list]:
+    """``n`` images split over the classes as ``sample -n`` does: (N×C×H×W uint8, class names)."""
+    images, names = [], []
+    for name, count in plan_counts(loaded, n, None, None).items():
+        for arrays in generate_class(loaded, name, count, seed, batch_size):
+            images.append(torch.from_numpy(arrays).permute(0, 3, 1, 2))
+            names += [name] * len(arrays)
+    return torch.cat(images), names
+
+
 @dataclass
 class SampleReport:
     seed: int
@@ -66,11 +113,16 @@ class SampleReport:
 
 
 def sample_images(
-    loaded: LoadedModel, out: Path, request: SampleRequest, progress: Progress = SILENT, report: SampleReport | None = None
+    loaded: LoadedModel,
+    out: Path,
+    request: SampleRequest,
+    progress: Progress = SILENT,
+    report: SampleReport | None = None,
+    keep: SampleFilter | None = None,
 ) -> Iterator[Path]:
     """Write the requested images under ``out`` and yield each path once it is on disk."""
-    counts = plan_counts(loaded, request.n, request.per_class, request.classes)
-    if request.fmt == "jpg" and loaded.model.args.get("channels") == 4:
+    counts = request.counts or plan_counts(loaded, request.n, request.per_class, request.classes)
+    if request.fmt == "jpg" and loaded.channels == 4:
         raise GanaugError("--format jpg cannot keep the run's transparency (RGBA); use --format png or webp")
     seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
     if report is not None:
@@ -79,7 +131,7 @@ def sample_images(
     folders = {name: out / name if name is not None else out for name in counts}
     for folder in folders.values():
         if request.overwrite:
-            remove_numbered_images(folder)
+            remove_numbered_images(folder, request.prefix)
         folder.mkdir(parents=True, exist_ok=True)
     if request.overwrite:
         (out / "manifest.jsonl").unlink(missing_ok=True)
@@ -96,15 +148,10 @@ def sample_images(
     try:
         with progress.task("sampling", total=sum(counts.values()), unit="img") as bar:
             for name, count in counts.items():
-                class_index = loaded.class_names.index(name) if name is not None else 0
-                first = next_index(folders[name])
-                for batch in range(math.ceil(count / request.batch_size)):
-                    size = min(request.batch_size, count - batch * request.batch_size)
-                    generator = torch.Generator().manual_seed(batch_seed(seed, class_index, batch))
-                    labels = torch.full((size,), class_index, dtype=torch.int64) if loaded.conditional else None
-                    arrays = to_uint8(loaded.model.sample(size, labels, generator))
-                    start = first + batch * request.batch_size
-                    paths = [folders[name] / f"{start + i:06d}.{request.fmt}" for i in range(size)]
+                index = next_index(folders[name], request.prefix)
+                for arrays in generate_class(loaded, name, count, seed, request.batch_size, keep):
+                    paths = [folders[name] / f"{request.prefix}{index + i:06d}.{request.fmt}" for i in range(len(arrays))]
+                    index += len(arrays)
                     for path in paths:
                         records[path] = {
                             "file": str(path.relative_to(out)),
@@ -113,9 +160,10 @@ def sample_images(
                             "run": str(loaded.run_dir),
                             "checkpoint_step": loaded.step,
                             "family": loaded.family,
+                            "synthetic": True,
                         }
                     yield from finished(writer.submit(arrays, paths))
-                    bar.update(size)
+                    bar.update(len(arrays))
             yield from finished(writer.finish())
     finally:
         writer.close()

@@ -19,6 +19,8 @@ class LoadedModel:
     run_dir: Path
     checkpoint: Path
     config: dict
+    resolution: int
+    channels: int  # 1 gray, 3 RGB, 4 RGBA
 
     @property
     def conditional(self) -> bool:
@@ -67,4 +69,6 @@ def load_sampling_model(path: Path, device: torch.device) -> LoadedModel:
         run_dir=_run_of(Path(path)),
         checkpoint=Path(path),
         config=content.get("config", {}),
+        resolution=int(content["resolution"]),
+        channels=int(content["channels"]),
     )

@@ -16,38 +16,43 @@ from PIL import Image
 
 from ganaug_cli.imaging import to_pil
 
-NUMBERED = re.compile(r"^(\d+)\.(png|jpg|webp)$")
+NUMBERED = re.compile(r"^(?P<prefix>\D*)(?P<index>\d+)\.(png|jpg|webp)$")
 PIL_FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}
 
 
-def next_index(folder: Path) -> int:
-    """One past the highest numbered image already in ``folder`` (names never repeat)."""
-    if not folder.is_dir():
-        return 1
-    taken = [int(m.group(1)) for p in folder.iterdir() if (m := NUMBERED.match(p.name))]
-    return max(taken, default=0) + 1
-
-
-def remove_numbered_images(folder: Path) -> None:
-    """--overwrite: remove the images a previous ``sample`` wrote (numbered names only)."""
+def _numbered(folder: Path, prefix: str):
     if folder.is_dir():
         for path in folder.iterdir():
-            if NUMBERED.match(path.name):
-                path.unlink()
+            if (m := NUMBERED.match(path.name)) and m["prefix"] == prefix:
+                yield path, int(m["index"])
+
+
+def next_index(folder: Path, prefix: str = "") -> int:
+    """One past the highest numbered image already in ``folder`` (names never repeat)."""
+    return max((index for _, index in _numbered(folder, prefix)), default=0) + 1
+
+
+def remove_numbered_images(folder: Path, prefix: str = "") -> None:
+    """--overwrite: remove the images a previous ``sample`` wrote (numbered names only)."""
+    for path, _ in list(_numbered(folder, prefix)):
+        path.unlink()
 
 
 class ImageWriter:
-    def __init__(self, fmt: str, size: int | None, quality: int, workers: int | None = None, max_pending: int = 4):
+    def __init__(
+        self, fmt: str, size: int | tuple[int, int] | None, quality: int, workers: int | None = None, max_pending: int = 4
+    ):
         self.fmt, self.size, self.quality = fmt, size, quality
         self.pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
         self.pending: deque[Future] = deque()
         self.max_pending = max_pending
 
     def _write_batch(self, arrays: np.ndarray, paths: list[Path]) -> list[Path]:
+        size = (self.size, self.size) if isinstance(self.size, int) else self.size
         for array, path in zip(arrays, paths):
             image = to_pil(array)
-            if self.size and image.size != (self.size, self.size):
-                image = image.resize((self.size, self.size), Image.Resampling.LANCZOS)
+            if size and image.size != tuple(size):
+                image = image.resize(tuple(size), Image.Resampling.LANCZOS)
             options = {"quality": self.quality} if self.fmt in ("jpg", "webp") else {"compress_level": 1}
             image.save(path, format=PIL_FORMATS[self.fmt], **options)
         return paths

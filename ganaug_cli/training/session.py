@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from ganaug_cli.data.folder import CHANNEL_COUNT
 from ganaug_cli.devices import resolve_device
 from ganaug_cli.errors import RunError, TrainingError
 from ganaug_cli.progress import SILENT, Progress
@@ -22,7 +23,6 @@ from ganaug_cli.training.setup import RunPlan, plan_run
 log = logging.getLogger("ganaug")
 
 TRAINERS: dict[str, type[Trainer]] = {"gan": GanTrainer, "rbm": RbmTrainer, "dbn": DbnTrainer}
-CHANNEL_COUNT = {"gray": 1, "rgb": 3, "rgba": 4}
 
 
 def _data_info(plan: RunPlan) -> DataInfo:

@@ -1,0 +1,148 @@
+"""Do ganaug's synthetic images help a classifier trained on a small Fashion-MNIST folder?
+
+For 10, 20 and 100 real images per class: a GAN trained for a fixed CPU budget per
+size (RBM and DBN at 20 per class only); four arms — real only; real + classical
+augmentation; real + synthetic; real + classical + synthetic — with synthetic shares
+of 0.2 and 0.5 of each batch and confidence filters of 0 and 0.9; classifier accuracy
+on the 10k test images, mean ± std over 3 seeds; plus eval's metrics for each
+synthetic set. Results and a plot go to docs/benchmarks.md and docs/images/.
+
+    .venv/bin/pip install -e '.[bench]'
+    .venv/bin/python benchmarks/augmentation_fashion_mnist.py            # about 90 minutes on 2 cores
+    .venv/bin/python benchmarks/augmentation_fashion_mnist.py --smoke    # a minute: checks the script runs
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from common import CLASS_NAMES, DOCS, fashion_folder, load_split, write_section
+
+from ganaug_cli.metrics.classifier import predict, train_classifier
+
+GANAUG = [sys.executable, "-m", "ganaug_cli"]
+
+
+def read_folder(folder: Path, names=CLASS_NAMES) -> tuple[torch.Tensor, torch.Tensor]:
+    images, labels = [], []
+    for index, name in enumerate(names):
+        for path in sorted((folder / name).glob("*.png")):
+            image = Image.open(path).convert("L")
+            if image.size != (32, 32):
+                image = image.resize((32, 32), Image.Resampling.LANCZOS)
+            images.append(np.asarray(image))
+            labels.append(index)
+    return torch.from_numpy(np.stack(images))[:, None], torch.tensor(labels)
+
+
+def test_set(limit: int) -> tuple[torch.Tensor, torch.Tensor]:
+    images, labels = load_split("test")
+    images, labels = images[:limit], labels[:limit]
+    resized = [np.asarray(Image.fromarray(im).resize((32, 32), Image.Resampling.LANCZOS)) for im in images]
+    return torch.from_numpy(np.stack(resized))[:, None], torch.from_numpy(labels.astype(np.int64))
+
+
+def ganaug(*args: str) -> str:
+    result = subprocess.run([*GANAUG, *map(str, args)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr.strip().splitlines()[-1] if result.stderr else f"exit {result.returncode}")
+    return result.stdout
+
+
+def synthetic_set(run: Path, out: Path, per_class: int, confidence: float) -> Path | str:
+    args = ["sample", "--run", run, "--per-class", per_class, "--seed", 0, "--out", out, "--quiet"]
+    if confidence > 0:
+        args += ["--min-confidence", confidence]
+    try:
+        ganaug(*args)
+    except RuntimeError as exc:
+        return str(exc)
+    return out
+
+
+def accuracy_runs(real, labels, test, synthetic, share, augment, seeds, train_options) -> list[float]:
+    scores = []
+    for seed in seeds:
+        model = train_classifier(real, labels, 10, seed=seed, augment=augment, synthetic=synthetic,
+                                 synthetic_share=share if synthetic is not None else 0.0, **train_options)
+        scores.append(float((predict(model, test[0]).argmax(1) == test[1]).float().mean()))
+    return scores
+
+
+def fmt(scores: list[float]) -> str:
+    return f"{statistics.mean(scores):.1%} ± {statistics.pstdev(scores):.1%}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--smoke", action="store_true", help="tiny budgets, to check the script end to end")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "ganaug-bench-augment")
+    args = parser.parse_args()
+    smoke = args.smoke
+    sizes = [10, 20] if smoke else [10, 20, 100]
+    gan_minutes, boltzmann_minutes = (0.2, 0.1) if smoke else (10.0, 3.0)
+    seeds = (0,) if smoke else (0, 1, 2)
+    train_options = {"width": 16, "min_steps": 20 if smoke else 300, "epochs": 1 if smoke else 30}
+    per_class_synthetic = 20 if smoke else 100
+    test = test_set(500 if smoke else 10_000)
+    rows, metric_rows, started = [], [], time.time()
+    for size in sizes:
+        real_dir = fashion_folder(args.work / f"real-{size}", per_class=size)
+        real, labels = read_folder(real_dir)
+        baseline = {aug: accuracy_runs(real, labels, test, None, 0, aug, seeds, train_options) for aug in ("none", "classical")}
+        rows.append((size, "—", "real only", "—", "—", fmt(baseline["none"])))
+        rows.append((size, "—", "real + classical", "—", "—", fmt(baseline["classical"])))
+        families = [("gan", gan_minutes)] + ([("rbm", boltzmann_minutes), ("dbn", boltzmann_minutes)] if size == 20 else [])
+        for family, minutes in families:
+            run = args.work / f"run-{family}-{size}-{int(time.time())}"
+            ganaug(f"train-{family}", "--data", real_dir, "--out", run, "--max-minutes", minutes, "--seed", 0,
+                   "--device", "cpu", "--quiet", *(["--steps", 1_000_000] if family == "gan" else ["--set", "data.resolution=32"]))
+            for confidence in (0.0, 0.9):
+                folder = synthetic_set(run, run / f"samples-{confidence}", per_class_synthetic, confidence)
+                if isinstance(folder, str):
+                    rows.append((size, family, f"synthetic, filter {confidence}", "—", "—", f"not produced: {folder}"))
+                    continue
+                synthetic = read_folder(folder)
+                metrics = json.loads(ganaug("eval", "--samples", folder, "--data", real_dir, "--json", "--quiet"))
+                metric_rows.append((size, family, confidence, metrics))
+                for share in (0.2, 0.5):
+                    for augment, arm in (("none", "real + synthetic"), ("classical", "real + classical + synthetic")):
+                        scores = accuracy_runs(real, labels, test, synthetic, share, augment, seeds, train_options)
+                        rows.append((size, family, arm, confidence, share, fmt(scores)))
+    minutes = (time.time() - started) / 60
+    write_results(rows, metric_rows, minutes, smoke)
+
+
+def write_results(rows, metric_rows, minutes, smoke) -> None:
+    lines = [
+        "## Does synthetic data help? Fashion-MNIST with 10, 20 and 100 images per class" + (" (smoke run)" if smoke else ""),
+        "",
+        f"Measured with `.venv/bin/python benchmarks/augmentation_fashion_mnist.py{' --smoke' if smoke else ''}` "
+        f"({minutes:.0f} minutes on 2 CPU cores). Classifier: the small CNN of `ganaug_cli/metrics/classifier.py` "
+        "(width 16); accuracy on the Fashion-MNIST test images, mean ± std over the seeds.",
+        "",
+        "| real per class | model | arm | filter | synthetic share | test accuracy |",
+        "| ---: | --- | --- | ---: | ---: | ---: |",
+    ]
+    lines += [f"| {' | '.join(str(c) for c in row)} |" for row in rows]
+    lines += ["", "| real per class | model | filter | FID | KID | precision | recall | near-copies | class fidelity |",
+              "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for size, family, confidence, m in metric_rows:
+        lines.append(f"| {size} | {family} | {confidence} | {m['fid']:.3f} | {m['kid_mean']:.4f} | {m['precision']:.2f} | "
+                     f"{m['recall']:.2f} | {m['copies']:.1%} | {m.get('class_fidelity', float('nan')):.1%} |")
+    name = "augmentation-smoke" if smoke else "augmentation"
+    write_section(name, "\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
