@@ -23,32 +23,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
-from common import CLASS_NAMES, DOCS, fashion_folder, load_split, write_section
+from common import fashion_folder, load_split, read_class_folder, resize32, write_section
 
 from ganaug_cli.metrics.classifier import predict, train_classifier
 
 GANAUG = [sys.executable, "-m", "ganaug_cli"]
 
 
-def read_folder(folder: Path, names=CLASS_NAMES) -> tuple[torch.Tensor, torch.Tensor]:
-    images, labels = [], []
-    for index, name in enumerate(names):
-        for path in sorted((folder / name).glob("*.png")):
-            image = Image.open(path).convert("L")
-            if image.size != (32, 32):
-                image = image.resize((32, 32), Image.Resampling.LANCZOS)
-            images.append(np.asarray(image))
-            labels.append(index)
-    return torch.from_numpy(np.stack(images))[:, None], torch.tensor(labels)
-
-
 def test_set(limit: int) -> tuple[torch.Tensor, torch.Tensor]:
     images, labels = load_split("test")
-    images, labels = images[:limit], labels[:limit]
-    resized = [np.asarray(Image.fromarray(im).resize((32, 32), Image.Resampling.LANCZOS)) for im in images]
-    return torch.from_numpy(np.stack(resized))[:, None], torch.from_numpy(labels.astype(np.int64))
+    return resize32(images[:limit]), torch.from_numpy(labels[:limit].astype(np.int64))
 
 
 def ganaug(*args: str) -> str:
@@ -97,7 +82,7 @@ def main() -> None:
     rows, metric_rows, started = [], [], time.time()
     for size in sizes:
         real_dir = fashion_folder(args.work / f"real-{size}", per_class=size)
-        real, labels = read_folder(real_dir)
+        real, labels = read_class_folder(real_dir)
         baseline = {aug: accuracy_runs(real, labels, test, None, 0, aug, seeds, train_options) for aug in ("none", "classical")}
         rows.append((size, "—", "real only", "—", "—", fmt(baseline["none"])))
         rows.append((size, "—", "real + classical", "—", "—", fmt(baseline["classical"])))
@@ -111,7 +96,7 @@ def main() -> None:
                 if isinstance(folder, str):
                     rows.append((size, family, f"synthetic, filter {confidence}", "—", "—", f"not produced: {folder}"))
                     continue
-                synthetic = read_folder(folder)
+                synthetic = read_class_folder(folder)
                 metrics = json.loads(ganaug("eval", "--samples", folder, "--data", real_dir, "--json", "--quiet"))
                 metric_rows.append((size, family, confidence, metrics))
                 for share in (0.2, 0.5):

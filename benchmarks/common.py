@@ -4,6 +4,10 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
+import torch
+from PIL import Image
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
 
@@ -22,6 +26,27 @@ def fashion_folder(out: Path, per_class: int, split: str = "train") -> Path:
     return out
 
 
+def as_32(image: Image.Image) -> np.ndarray:
+    """Gray 32×32, resized with the loader's resampling (Lanczos) when needed."""
+    image = image.convert("L")
+    return np.asarray(image if image.size == (32, 32) else image.resize((32, 32), Image.Resampling.LANCZOS))
+
+
+def resize32(images: np.ndarray) -> torch.Tensor:
+    """28×28 uint8 arrays -> N×1×32×32 uint8."""
+    return torch.from_numpy(np.stack([as_32(Image.fromarray(im)) for im in images]))[:, None]
+
+
+def read_class_folder(folder: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """A Fashion-MNIST class-folder tree as N×1×32×32 uint8 images and labels in CLASS_NAMES order."""
+    images, labels = [], []
+    for index, name in enumerate(CLASS_NAMES):
+        for path in sorted((folder / name).glob("*.png")):
+            images.append(as_32(Image.open(path)))
+            labels.append(index)
+    return torch.from_numpy(np.stack(images))[:, None], torch.tensor(labels)
+
+
 def write_section(name: str, text: str) -> None:
     """Replace (or append) the section between <!-- name --> markers in docs/benchmarks.md."""
     DOCS.mkdir(exist_ok=True)
@@ -35,4 +60,4 @@ def write_section(name: str, text: str) -> None:
     RESULTS.write_text(current)
 
 
-__all__ = ["CLASS_NAMES", "DOCS", "ROOT", "fashion_folder", "load_split", "write_section"]
+__all__ = ["CLASS_NAMES", "DOCS", "ROOT", "fashion_folder", "load_split", "read_class_folder", "resize32", "write_section"]

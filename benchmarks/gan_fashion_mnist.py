@@ -19,33 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
-from common import CLASS_NAMES, DOCS, ROOT, fashion_folder, load_split, write_section
+from common import CLASS_NAMES, DOCS, fashion_folder, load_split, read_class_folder, resize32, write_section
 
 from ganaug_cli.imaging import save_grid
 from ganaug_cli.metrics.classifier import DomainClassifier, predict, train_classifier
 
 GANAUG = [sys.executable, "-m", "ganaug_cli"]
-
-
-def resize32(images: np.ndarray) -> torch.Tensor:
-    """28×28 uint8 -> 1×32×32 uint8 with the loader's resampling (Lanczos)."""
-    out = [np.asarray(Image.fromarray(im).resize((32, 32), Image.Resampling.LANCZOS)) for im in images]
-    return torch.from_numpy(np.stack(out))[:, None]
-
-
-def read_folder(folder: Path) -> tuple[torch.Tensor, torch.Tensor]:
-    """Class-folder PNGs as 1×32×32 uint8 (28×28 real images resized as the loader does)."""
-    images, labels = [], []
-    for index, name in enumerate(CLASS_NAMES):
-        for path in sorted((folder / name).glob("*.png")):
-            image = Image.open(path).convert("L")
-            if image.size != (32, 32):
-                image = image.resize((32, 32), Image.Resampling.LANCZOS)
-            images.append(np.asarray(image))
-            labels.append(index)
-    return torch.from_numpy(np.stack(images))[:, None], torch.tensor(labels)
 
 
 def nearest_distances(queries: torch.Tensor, references: torch.Tensor, exclude_self: bool = False) -> torch.Tensor:
@@ -77,7 +57,6 @@ def main() -> None:
     run = args.reuse or work / f"run-{int(time.time())}"
     command = [*GANAUG, "train-gan", "--data", str(folder), "--out", str(run), "--max-minutes", str(args.minutes),
                "--steps", "1000000", "--seed", "0", "--device", "cpu", "--quiet", *args.extra]
-    started = time.time()
     if args.reuse is None:
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     metrics_file = run / "metrics.jsonl"
@@ -88,8 +67,8 @@ def main() -> None:
     samples_dir = run / "bench-samples"
     subprocess.run([*GANAUG, "sample", "--run", str(run), "--per-class", "100", "--seed", "0",
                     "--out", str(samples_dir), "--quiet", "--overwrite"], check=True)
-    fake, fake_labels = read_folder(samples_dir)
-    real, real_labels = read_folder(folder)
+    fake, fake_labels = read_class_folder(samples_dir)
+    real, real_labels = read_class_folder(folder)
 
     # Judge: a classifier trained on 10k *other* real training images (not the GAN's 1,000).
     all_images, all_labels = load_split("train")

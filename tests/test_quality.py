@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import folder_checksums, make_class_folder, save_gray
+from conftest import folder_checksums, save_gray
 from ganaug_cli.config import DataConfig
 from ganaug_cli.data import load_image_folder
 from ganaug_cli.errors import GanaugError

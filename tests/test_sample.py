@@ -159,3 +159,11 @@ def test_a_pickle_checkpoint_is_refused_by_sample(cli, tmp_path):
     torch.save({"format": "ganaug-checkpoint", "format_version": 1, "x": Payload()}, evil)
     code, stdout, err = cli("sample", "--checkpoint", evil, "--out", tmp_path / "s")
     assert (code, stdout) == (1, "") and "pickled code" in err and "pwned" not in stdout
+
+
+def test_the_grid_of_a_conditional_run_has_one_row_per_class(cli, trained_runs, tmp_path):
+    grid = tmp_path / "rows.png"
+    code, _, _ = cli("sample", "--run", trained_runs["conditional"], "-n", "7", "--out", tmp_path / "s", "--grid", grid)
+    assert code == 0
+    width, height = Image.open(grid).size
+    assert (width, height) == (2 + 3 * 18, 2 + 3 * 18)  # 3 classes × up to 3 images of 16 px, 2 px borders

@@ -18,10 +18,11 @@ from ganaug_cli.imaging import save_grid
 from ganaug_cli.runs import DEFAULT_RUNS_ROOT, list_runs, read_run_summary
 from ganaug_cli.sampling import SampleReport, SampleRequest, load_sampling_model, resolve_checkpoint, sample_images
 from ganaug_cli.sampling.filters import FilterStats, build_filter
-from ganaug_cli.sampling.grid import grid_from_files
+from ganaug_cli.sampling.grid import grid_from_files, grid_from_rows
 
 log = logging.getLogger("ganaug")
 DEFAULTS = SampleConfig()
+GRID_ROW, GRID_FLAT = 10, 64  # --grid: images per class row, or in all for unconditional runs
 
 
 def _default(name: str) -> str:
@@ -51,7 +52,7 @@ def sample(
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help=f"Images per generated batch {_default('batch_size')}.")] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", help=f"png, jpg or webp {_default('format')}.")] = None,
     size: Annotated[Optional[int], typer.Option("--size", help="Resize to N×N pixels on write (default: the model's resolution).")] = None,
-    grid: Annotated[Optional[Path], typer.Option("--grid", help="Also write a grid PNG of the first 64 images here.")] = None,
+    grid: Annotated[Optional[Path], typer.Option("--grid", help="Also write a grid PNG here: one row of up to 10 per class, or the first 64.")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help=f"auto, cpu, cuda, cuda:N or mps {_default('device')}.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary instead of the paths.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
@@ -92,18 +93,23 @@ def sample(
     stats = FilterStats()
     keep = build_filter(loaded, data, min_confidence, reject_copies, stats)
     started = time.monotonic()
-    written: list[Path] = []
+    shown: dict[str, list[Path]] = {}  # grid rows: class folder -> first images
     for image_path in sample_images(loaded, target, request, progress, report, keep):
-        if grid is not None and len(written) < 64:
-            written.append(image_path)
+        row = shown.setdefault(image_path.parent.name if loaded.conditional else "", [])
+        if grid is not None and len(row) < (GRID_ROW if loaded.conditional else GRID_FLAT):
+            row.append(image_path)
         if not (quiet or as_json):
             print_result(str(image_path))
     elapsed = time.monotonic() - started
     log.info("wrote %d images to %s in %.1f s (seed %d)", report.written, target, elapsed, report.seed)
     if keep is not None:
         log.info("filters rejected %.0f%% of %d drawn samples", 100 * stats.rejection_rate, stats.drawn)
-    if grid is not None and written:
-        save_grid(grid_from_files(written), grid)
+    if grid is not None and shown:
+        if loaded.conditional:
+            images, columns = grid_from_rows([row for row in shown.values() if row])
+            save_grid(images, grid, nrow=columns)
+        else:
+            save_grid(grid_from_files(shown[""]), grid, nrow=8)
     if as_json and not quiet:
         summary = {
             "run": str(loaded.run_dir),

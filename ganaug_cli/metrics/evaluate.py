@@ -14,7 +14,7 @@ from ganaug_cli.metrics.classifier import extract_features, predict
 from ganaug_cli.metrics.domain import domain_classifier
 from ganaug_cli.metrics.downstream import downstream_gain
 from ganaug_cli.metrics.sample_quality import sample_quality
-from ganaug_cli.progress import SILENT, Progress
+from ganaug_cli.progress import Progress
 from ganaug_cli.sampling import LoadedModel
 from ganaug_cli.sampling.generate import generate_in_memory
 

@@ -1,6 +1,5 @@
 """Generate images in batches and stream them to disk as an ImageFolder tree."""
 
-import math
 import secrets
 from dataclasses import dataclass
 from pathlib import Path

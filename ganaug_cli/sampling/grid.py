@@ -16,3 +16,14 @@ def grid_from_files(paths: list[Path]) -> torch.Tensor:
     if stacked.ndim == 3:
         stacked = stacked[..., None]
     return torch.from_numpy(stacked).permute(0, 3, 1, 2)
+
+
+def grid_from_rows(rows: list[list[Path]]) -> tuple[torch.Tensor, int]:
+    """One grid row per list (short rows padded with black), and the row length."""
+    columns = max(len(row) for row in rows)
+    tensors = []
+    for row in rows:
+        images = grid_from_files(row)
+        padding = torch.zeros(columns - len(row), *images.shape[1:])
+        tensors.append(torch.cat([images, padding]))
+    return torch.cat(tensors), columns
