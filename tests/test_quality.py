@@ -163,3 +163,23 @@ def test_augment_refuses_a_non_empty_out_before_any_work(cli, trained_runs, tmp_
     code, _, err = cli("augment", "--data", tmp_path, "--out", out, "--steps", "1")
     assert code == 1 and "not empty" in err
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+@pytest.mark.parametrize("name", ["none", "shift", "classical"])
+def test_classifier_augmentations_keep_shape_and_range(name):
+    from ganaug_cli.metrics.classical_augment import AUGMENTATIONS
+
+    images = torch.rand(6, 3, 20, 20)
+    out = AUGMENTATIONS[name](images, torch.Generator().manual_seed(0))
+    assert out.shape == images.shape and float(out.min()) >= 0 and float(out.max()) <= 1
+
+
+def test_a_classifier_trains_with_a_synthetic_share_of_each_batch(folder_of_200):
+    from ganaug_cli.metrics.classifier import predict, train_classifier
+
+    half = len(folder_of_200.images) // 2
+    model = train_classifier(folder_of_200.images[:half], folder_of_200.labels[:half], 2, min_steps=30, epochs=1,
+                             augment="classical", synthetic=(folder_of_200.images[half:], folder_of_200.labels[half:]),
+                             synthetic_share=0.5)
+    accuracy = (predict(model, folder_of_200.images).argmax(1) == folder_of_200.labels).float().mean()
+    assert float(accuracy) > 0.9

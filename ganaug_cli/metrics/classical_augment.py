@@ -45,9 +45,9 @@ def erase(images: torch.Tensor, generator: torch.Generator, p: float = 0.5, max_
     top = (torch.rand(n, generator=generator) * (h - eh + 1)).long()
     left = (torch.rand(n, generator=generator) * (w - ew + 1)).long()
     rows, cols = torch.arange(h).view(1, h, 1), torch.arange(w).view(1, 1, w)
-    inside = (rows >= top.view(n, 1, 1)) & (rows < (top + eh).view(n, 1, 1))
-    inside &= (cols >= left.view(n, 1, 1)) & (cols < (left + ew).view(n, 1, 1))
-    inside &= (torch.rand(n, generator=generator) < p).view(n, 1, 1)
+    in_rows = (rows >= top.view(n, 1, 1)) & (rows < (top + eh).view(n, 1, 1))
+    in_cols = (cols >= left.view(n, 1, 1)) & (cols < (left + ew).view(n, 1, 1))
+    inside = in_rows & in_cols & (torch.rand(n, generator=generator) < p).view(n, 1, 1)
     noise = torch.rand(images.shape, generator=generator)
     return torch.where(inside.unsqueeze(1), noise, images)
 
