@@ -186,3 +186,15 @@ def test_a_run_resumes_from_another_directory(cli, two_class_folder, tmp_path, m
     code, out, err = cli("train-gan", "--resume", run_dir, "--steps", "2")
     assert code == 0, err
     assert load_checkpoint(checkpoints(run_dir)[-1])["step"] == 2
+
+
+def test_tensorboard_gets_scalars_and_previews_when_installed(cli, two_class_folder):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    code, out, _ = cli("train-gan", "--data", two_class_folder, "--steps", "2", *TINY_GAN,
+                       "--set", "train.log_every=1", "--set", "train.preview_every=1")
+    assert code == 0
+    events = EventAccumulator(str(Path(out.strip()) / "tensorboard"))
+    events.Reload()
+    assert "loss_d" in events.Tags()["scalars"] and "preview" in events.Tags()["images"]
