@@ -21,14 +21,21 @@ def device_generator(generator: torch.Generator, device: torch.device) -> torch.
     return torch.Generator(device=device).manual_seed(seed)
 
 
-def bernoulli(p: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Binary samples with P(1) = p, compared against 16-bit uniforms cut four at a time from
+# Compared against 65536·p - 32768 in one pass: torch.add(THRESHOLD_OFFSET, p, alpha=65536).
+THRESHOLD_OFFSET = torch.tensor(-32768.0)
+
+
+def bernoulli(p: torch.Tensor, generator: torch.Generator | None = None, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Binary samples with P(1) = p, from 16-bit uniform integers cut four at a time from
     64-bit draws: on CPU about 1.5× faster than torch.rand and 5× faster than torch.bernoulli
-    (torch 2.14). Probabilities resolve to 2^-16, far below any minibatch's sampling noise."""
+    (torch 2.14). u < 65536·p - 32768 for u uniform on [-32768, 32768) is u/65536 + 1/2 < p
+    with the scaling moved onto p, which saves two passes over the samples. Probabilities
+    resolve to 2^-16, far below any minibatch's sampling noise. ``out``: a buffer like ``p``."""
     n = p.numel()
     bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=p.device).random_(-(2**63), None, generator=generator)
-    uniform = bits.view(torch.int16)[:n].view(p.shape).to(p.dtype)
-    return uniform.mul_(1 / 65536).add_(0.5).lt_(p)
+    uniform = bits.view(torch.int16)[:n].view(p.shape)
+    threshold = torch.add(THRESHOLD_OFFSET, p, alpha=65536)
+    return torch.lt(uniform, threshold, out=torch.empty_like(p) if out is None else out)
 
 
 def softmax_rows(x: torch.Tensor) -> torch.Tensor:

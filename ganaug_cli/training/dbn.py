@@ -16,6 +16,7 @@ from ganaug_cli.training.base import DataInfo, Trainer
 from ganaug_cli.training.rbm import (
     METRIC_IMAGES,
     RbmLearner,
+    TrainingRecon,
     VisibleData,
     init_weights,
     label_units,
@@ -40,6 +41,7 @@ class DbnTrainer(Trainer):
         self.visible = VisibleData(self.dbn.rbms[0], model.binarize, model.threshold)
         self.learners = [RbmLearner(rbm, config.train) for rbm in self.dbn.rbms]
         self.updates = 0
+        self.recon = TrainingRecon()
         self.steps_per_epoch = 1
         self.held_out: tuple[torch.Tensor, torch.Tensor] | None = None
 
@@ -71,9 +73,9 @@ class DbnTrainer(Trainer):
         with torch.no_grad():
             v = self._layer_data(self.visible.images(images), labels, layer, cfg.up_pass == "samples")
         epoch_in_layer = (self.updates // self.steps_per_epoch) % cfg.epochs
-        recon = self.learners[layer].update(v, momentum_at(cfg, epoch_in_layer))
+        measured = self.learners[layer].update(v, momentum_at(cfg, epoch_in_layer), self.recon.due(self.updates))
         self.updates += 1
-        return {"recon_error": recon}
+        return self.recon.step(measured)
 
     def extra_metrics(self):
         return {"layer": self.layer_at(max(self.updates - 1, 0)) + 1}
@@ -100,6 +102,7 @@ class DbnTrainer(Trainer):
             "dbn": self.dbn.state_dict(),
             "learners": [learner.state_dict() for learner in self.learners],
             "updates": self.updates,
+            "recon_error": self.recon.value,
         }
 
     def load_state_dict(self, state):
@@ -107,3 +110,4 @@ class DbnTrainer(Trainer):
         for learner, saved in zip(self.learners, state["learners"]):
             learner.load_state_dict(saved, self.device)
         self.updates = int(state["updates"])
+        self.recon.value = state.get("recon_error", self.recon.value)

@@ -13,7 +13,11 @@ from ganaug_cli.models.rbm import RBM, bernoulli
 from ganaug_cli.training.base import DataInfo, Trainer
 
 SPLIT_SEED = 1234  # the validation split and evaluation binarisation depend on the data alone
-RECON_ROWS = 10  # the training recon error is measured on this many rows of each batch (a small extra product)
+# The per-step training recon error is a progress signal (the held-out one is measured each
+# epoch): RECON_ROWS rows of every RECON_EVERY-th batch, repeated in between, so it costs almost
+# nothing per step. The last measurement is checkpointed, so a resumed run logs the same values.
+RECON_ROWS = 10
+RECON_EVERY = 10
 METRIC_IMAGES = 1000  # without a validation split, metrics use the first training images
 
 
@@ -88,9 +92,10 @@ class RbmLearner:
         self.activity: torch.Tensor | None = None  # running mean hidden probability (sparsity)
 
     @torch.no_grad()
-    def update(self, v0: torch.Tensor, momentum: float) -> torch.Tensor:
-        """One update from visible vectors ``v0``; returns the batch's reconstruction error."""
-        rbm, cfg, vel = self.rbm, self.train, self.velocity
+    def update(self, v0: torch.Tensor, momentum: float, measure: bool = True) -> torch.Tensor | None:
+        """One update from visible vectors ``v0``; returns the reconstruction error of the
+        batch's first rows when ``measure`` (an extra small product), else None."""
+        rbm, cfg = self.rbm, self.train
         n, P = v0.shape[0], rbm.pixels
         s0 = rbm.scale(v0)
         ph0 = torch.addmm(rbm.b_h, s0, rbm.W).sigmoid_()
@@ -104,33 +109,49 @@ class RbmLearner:
                 h = bernoulli(phk)
         if cfg.method == "pcd":
             self.chain = h
-        rows = min(n, RECON_ROWS)
+        recon = self.reconstruction_error(v0, ph0) if measure else None
+        # All gradients come from the current parameters, so the variance one is taken first.
+        learn_variance = rbm.gaussian and rbm.args["learn_variance"]
+        variance_grad = self._variance_grad(v0, ph0) - self._variance_grad(vk, phk) if learn_variance else None
+        lr = cfg.lr / n
+        # Momentum SGD on the CD gradient <v h>_data - <v h>_model, with L2 weight decay. Without
+        # momentum the velocity is never read again, so the step goes straight into the parameters.
+        direct = not (cfg.momentum_start or cfg.momentum_end)
+        step = dict(rbm.named_parameters()) if direct else self.velocity
+        if direct:  # weight decay folded into the product: W ← (1 - lr·decay)·W + ...
+            rbm.W.addmm_(s0.t(), ph0, beta=1 - cfg.lr * cfg.weight_decay, alpha=lr)
+        else:
+            step["W"].addmm_(s0.t(), ph0, beta=momentum, alpha=lr)
+            if cfg.weight_decay:
+                step["W"].add_(rbm.W, alpha=-cfg.lr * cfg.weight_decay)
+            for name in ("b_v", "b_h", "log_var") if rbm.gaussian else ("b_v", "b_h"):
+                step[name].mul_(momentum)
+        step["W"].addmm_(sk.t(), phk, alpha=-lr)
+        visible_grad = v0.sum(0).sub_(vk.sum(0))
+        if rbm.gaussian:
+            visible_grad[:P] /= rbm.log_var.exp()
+        step["b_v"].add_(visible_grad, alpha=lr)
+        step["b_h"].add_(ph0.sum(0).sub_(phk.sum(0)), alpha=lr)
+        if cfg.sparsity_target is not None:
+            self._sparsity(ph0, s0, step)
+        if variance_grad is not None:
+            step["log_var"].add_(variance_grad, alpha=lr)
+        if not direct:
+            for name, p in rbm.named_parameters():
+                p.add_(step[name])
+        if rbm.gaussian:
+            rbm.log_var.clamp_(-4.6, 2.0)  # σ in [0.1, 2.7]: a collapsing variance blows the energy up
+        return recon
+
+    def reconstruction_error(self, v0: torch.Tensor, ph0: torch.Tensor) -> torch.Tensor:
+        """Mean squared error of the image units of the first RECON_ROWS rows, in pixel units."""
+        rbm, rows, P = self.rbm, min(v0.shape[0], RECON_ROWS), self.rbm.pixels
         recon = rbm.visible_mean(ph0[:rows])[:, :P] - v0[:rows, :P]
         if rbm.gaussian:
             recon = recon * rbm.pixel_std
-        lr = cfg.lr / n
-        # Momentum SGD on the CD gradient <v h>_data - <v h>_model, with L2 weight decay.
-        vel["W"].addmm_(s0.t(), ph0, beta=momentum, alpha=lr).addmm_(sk.t(), phk, alpha=-lr)
-        if cfg.weight_decay:
-            vel["W"].add_(rbm.W, alpha=-cfg.lr * cfg.weight_decay)
-        visible_grad = v0.sum(0) - vk.sum(0)
-        if rbm.gaussian:
-            visible_grad[:P] /= rbm.log_var.exp()
-        vel["b_v"].mul_(momentum).add_(visible_grad, alpha=lr)
-        vel["b_h"].mul_(momentum).add_(ph0.sum(0) - phk.sum(0), alpha=lr)
-        if cfg.sparsity_target is not None:
-            self._sparsity(ph0, s0)
-        if rbm.gaussian:
-            vel["log_var"].mul_(momentum)
-            if rbm.args["learn_variance"]:
-                vel["log_var"].add_(self._variance_grad(v0, ph0) - self._variance_grad(vk, phk), alpha=lr)
-        for name, p in rbm.named_parameters():
-            p.add_(vel[name])
-        if rbm.gaussian:
-            rbm.log_var.clamp_(-4.6, 2.0)  # σ in [0.1, 2.7]: a collapsing variance blows the energy up
         return recon.pow(2).mean()
 
-    def _sparsity(self, ph0: torch.Tensor, s0: torch.Tensor) -> None:
+    def _sparsity(self, ph0: torch.Tensor, s0: torch.Tensor, step: dict[str, torch.Tensor]) -> None:
         cfg = self.train
         current = ph0.mean(0)
         if self.activity is None:
@@ -138,8 +159,8 @@ class RbmLearner:
         else:
             self.activity.mul_(cfg.sparsity_decay).add_(current, alpha=1 - cfg.sparsity_decay)
         push = (self.activity - cfg.sparsity_target) * (cfg.lr * cfg.sparsity_cost)
-        self.velocity["b_h"].sub_(push)
-        self.velocity["W"].sub_(torch.outer(s0.mean(0), push))
+        step["b_h"].sub_(push)
+        step["W"].sub_(torch.outer(s0.mean(0), push))
 
     def _variance_grad(self, v: torch.Tensor, ph: torch.Tensor) -> torch.Tensor:
         """Σ over rows of -∂E/∂log σ² for the image units (Cho et al. 2011)."""
@@ -155,6 +176,21 @@ class RbmLearner:
         self.velocity = {k: v.to(device) for k, v in state["velocity"].items()}
         self.chain = state["chain"].to(device) if state["chain"] is not None else None
         self.activity = state["activity"].to(device) if state["activity"] is not None else None
+
+
+class TrainingRecon:
+    """The last measured training recon error, refreshed every RECON_EVERY updates."""
+
+    def __init__(self):
+        self.value = torch.tensor(float("nan"))
+
+    def due(self, updates: int) -> bool:
+        return updates % RECON_EVERY == 0
+
+    def step(self, measured: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        if measured is not None:
+            self.value = measured
+        return {"recon_error": self.value}
 
 
 def momentum_at(train, epoch: int) -> float:
@@ -176,6 +212,7 @@ class RbmTrainer(Trainer):
         self.visible = VisibleData(self.rbm, model.binarize, model.threshold)
         self.learner = RbmLearner(self.rbm, config.train)
         self.updates = 0
+        self.recon = TrainingRecon()
         self.steps_per_epoch = 1
         self.held_out: tuple[torch.Tensor, torch.Tensor] | None = None
         self.base_bias = torch.zeros(self.rbm.pixels)
@@ -195,9 +232,9 @@ class RbmTrainer(Trainer):
     def train_step(self, images, labels):
         v = self.visible.with_labels(self.visible.images(images), labels, self.rbm.num_classes)
         momentum = momentum_at(self.config.train, self.updates // self.steps_per_epoch)
-        recon = self.learner.update(v, momentum)
+        measured = self.learner.update(v, momentum, measure=self.recon.due(self.updates))
         self.updates += 1
-        return {"recon_error": recon}
+        return self.recon.step(measured)
 
     def end_of_epoch(self, epoch, images, labels):
         cfg, rbm = self.config.eval, self.rbm
@@ -233,9 +270,11 @@ class RbmTrainer(Trainer):
         return {"filters": (self.rbm.filters().cpu(), 8)}
 
     def state_dict(self):
-        return {"rbm": self.rbm.state_dict(), "learner": self.learner.state_dict(), "updates": self.updates}
+        return {"rbm": self.rbm.state_dict(), "learner": self.learner.state_dict(), "updates": self.updates,
+                "recon_error": self.recon.value}
 
     def load_state_dict(self, state):
         self.rbm.load_state_dict(state["rbm"])
         self.learner.load_state_dict(state["learner"], self.device)
         self.updates = int(state["updates"])
+        self.recon.value = state.get("recon_error", self.recon.value)
