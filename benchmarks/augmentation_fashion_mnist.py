@@ -71,11 +71,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true", help="tiny budgets, to check the script end to end")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "ganaug-bench-augment")
+    parser.add_argument("--sizes", type=int, nargs="+", help="real images per class (default 10 20 100)")
+    parser.add_argument("--gan-minutes", type=float, help="GAN training budget per size (default 10)")
+    parser.add_argument("--seeds", type=int, help="classifier seeds per arm (default 3)")
+    parser.add_argument("--no-boltzmann", action="store_true", help="skip the RBM and DBN at 20 per class")
     args = parser.parse_args()
     smoke = args.smoke
-    sizes = [10, 20] if smoke else [10, 20, 100]
-    gan_minutes, boltzmann_minutes = (0.2, 0.1) if smoke else (10.0, 3.0)
-    seeds = (0,) if smoke else (0, 1, 2)
+    sizes = args.sizes or ([10, 20] if smoke else [10, 20, 100])
+    gan_minutes, boltzmann_minutes = (0.2, 0.1) if smoke else (args.gan_minutes or 10.0, 3.0)
+    seeds = tuple(range(args.seeds or (1 if smoke else 3)))
+    reduced = any(x is not None for x in (args.sizes, args.gan_minutes, args.seeds)) or args.no_boltzmann
     train_options = {"width": 16, "min_steps": 20 if smoke else 300, "epochs": 1 if smoke else 30}
     per_class_synthetic = 20 if smoke else 100
     test = test_set(500 if smoke else 10_000)
@@ -86,7 +91,8 @@ def main() -> None:
         baseline = {aug: accuracy_runs(real, labels, test, None, 0, aug, seeds, train_options) for aug in ("none", "classical")}
         rows.append((size, "—", "real only", "—", "—", fmt(baseline["none"])))
         rows.append((size, "—", "real + classical", "—", "—", fmt(baseline["classical"])))
-        families = [("gan", gan_minutes)] + ([("rbm", boltzmann_minutes), ("dbn", boltzmann_minutes)] if size == 20 else [])
+        boltzmann = size == 20 and not args.no_boltzmann
+        families = [("gan", gan_minutes)] + ([("rbm", boltzmann_minutes), ("dbn", boltzmann_minutes)] if boltzmann else [])
         for family, minutes in families:
             run = args.work / f"run-{family}-{size}-{int(time.time())}"
             ganaug(f"train-{family}", "--data", real_dir, "--out", run, "--max-minutes", minutes, "--seed", 0,
@@ -104,14 +110,16 @@ def main() -> None:
                         scores = accuracy_runs(real, labels, test, synthetic, share, augment, seeds, train_options)
                         rows.append((size, family, arm, confidence, share, fmt(scores)))
     minutes = (time.time() - started) / 60
-    write_results(rows, metric_rows, minutes, smoke)
+    command = " ".join(sys.argv[1:])
+    write_results(rows, metric_rows, minutes, smoke, reduced, command)
 
 
-def write_results(rows, metric_rows, minutes, smoke) -> None:
+def write_results(rows, metric_rows, minutes, smoke, reduced, command) -> None:
+    title = "## Does synthetic data help? Fashion-MNIST with few images per class"
     lines = [
-        "## Does synthetic data help? Fashion-MNIST with 10, 20 and 100 images per class" + (" (smoke run)" if smoke else ""),
+        title + (" (smoke run)" if smoke else " (reduced, preliminary run)" if reduced else ""),
         "",
-        f"Measured with `.venv/bin/python benchmarks/augmentation_fashion_mnist.py{' --smoke' if smoke else ''}` "
+        "Measured with `" + f".venv/bin/python benchmarks/augmentation_fashion_mnist.py {command}".rstrip() + "` "
         f"({minutes:.0f} minutes on 2 CPU cores). Classifier: the small CNN of `ganaug_cli/metrics/classifier.py` "
         "(width 16); accuracy on the Fashion-MNIST test images, mean ± std over the seeds.",
         "",
@@ -125,7 +133,7 @@ def write_results(rows, metric_rows, minutes, smoke) -> None:
         lines.append(f"| {size} | {family} | {confidence} | {m['fid']:.3f} | {m['kid_mean']:.4f} | {m['precision']:.2f} | "
                      f"{m['recall']:.2f} | {m['copies']:.1%} | {m.get('class_fidelity', float('nan')):.1%} |")
     if not smoke:  # smoke numbers only show that the script runs; they are not results
-        write_section("augmentation", "\n".join(lines))
+        write_section("augmentation-preliminary" if reduced else "augmentation", "\n".join(lines))
     print("\n".join(lines))
 
 
