@@ -183,3 +183,10 @@ def test_a_classifier_trains_with_a_synthetic_share_of_each_batch(folder_of_200)
                              synthetic_share=0.5)
     accuracy = (predict(model, folder_of_200.images).argmax(1) == folder_of_200.labels).float().mean()
     assert float(accuracy) > 0.9
+
+
+def test_bad_augment_flags_are_one_line_each_and_exit_1(cli, tmp_path):
+    code, out, err = cli("augment", "--data", tmp_path, "--out", tmp_path / "new", "--model", "vae", "--ratio", "-1")
+    assert (code, out) == (1, "")
+    assert err.splitlines() == ["error: --model: Input should be 'gan', 'rbm' or 'dbn'",
+                                "error: --ratio: Input should be greater than 0"]

@@ -9,7 +9,7 @@ import typer
 
 from ganaug_cli.augment import AugmentPlan, augment_folder, check_out_folder
 from ganaug_cli.cli.app import app
-from ganaug_cli.cli.output import print_result, setup_output
+from ganaug_cli.cli.output import print_result, setup_output, validate_flags
 from ganaug_cli.config.families import AugmentCommandConfig
 from ganaug_cli.devices import resolve_device
 from ganaug_cli.training.session import train_family
@@ -46,9 +46,8 @@ def augment(
     progress = setup_output(quiet)
     if sum(x is not None and x is not False for x in (ratio, per_class, balance or None)) > 1:
         raise typer.BadParameter("give only one of --ratio, --per-class and --balance", param_hint="'--ratio'")
-    options = AugmentCommandConfig(
-        **{k: v for k, v in {"model": model, "ratio": ratio, "min_confidence": min_confidence}.items() if v is not None}
-    )
+    flags = {"model": "--model", "ratio": "--ratio", "min_confidence": "--min-confidence"}
+    options = validate_flags(AugmentCommandConfig, flags, model=model, ratio=ratio, min_confidence=min_confidence)
     check_out_folder(out)  # before a possibly long training
     if run is None:
         given = {"data.path": ("--data", str(data)), "train.steps": ("--steps", steps),

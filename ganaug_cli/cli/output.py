@@ -3,6 +3,9 @@
 import logging
 import sys
 
+from pydantic import BaseModel, ValidationError
+
+from ganaug_cli.errors import ConfigError
 from ganaug_cli.progress import Progress
 
 
@@ -31,3 +34,13 @@ def print_result(line: str) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         raise OutputClosed() from None
+
+
+def validate_flags(schema: type[BaseModel], flags: dict[str, str], **given) -> BaseModel:
+    """A flags-only schema (sample, augment) from the options given; problems name the flag."""
+    try:
+        return schema(**{key: value for key, value in given.items() if value is not None})
+    except ValidationError as exc:
+        raise ConfigError(
+            [f"{flags.get(str(e['loc'][0]), e['loc'][0])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+        ) from None

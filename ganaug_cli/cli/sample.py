@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from pydantic import ValidationError
 
 from ganaug_cli.cli.app import app
-from ganaug_cli.cli.output import print_result, setup_output
+from ganaug_cli.cli.output import print_result, setup_output, validate_flags
 from ganaug_cli.config.families import SampleConfig
 from ganaug_cli.devices import resolve_device
 from ganaug_cli.errors import ConfigError, GanaugError
@@ -27,17 +26,6 @@ GRID_ROW, GRID_FLAT = 10, 64  # --grid: images per class row, or in all for unco
 
 def _default(name: str) -> str:
     return f"(default: {getattr(DEFAULTS, name)})"
-
-
-def _validated(**given) -> SampleConfig:
-    """The sample options given on the command line, checked by the schema."""
-    try:
-        return SampleConfig(**{k: v for k, v in given.items() if v is not None})
-    except ValidationError as exc:
-        flags = {"n": "-n", "batch_size": "--batch-size", "device": "--device", "format": "--format"}
-        raise ConfigError(
-            [f"{flags.get(str(e['loc'][0]), e['loc'][0])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
-        ) from None
 
 
 @app.command()
@@ -74,7 +62,8 @@ def sample(
         raise ConfigError(f"--per-class: must be greater than 0 (got {per_class})")
     if min_confidence is not None and not 0 < min_confidence <= 1:
         raise ConfigError(f"--min-confidence: must be in (0, 1] (got {min_confidence})")
-    options = _validated(n=n, batch_size=batch_size, device=device, format=fmt)
+    flags = {"n": "-n", "batch_size": "--batch-size", "device": "--device", "format": "--format"}
+    options = validate_flags(SampleConfig, flags, n=n, batch_size=batch_size, device=device, format=fmt)
     path = resolve_checkpoint(run, checkpoint, DEFAULT_RUNS_ROOT)
     loaded = load_sampling_model(path, resolve_device(options.device))
     target = out if out is not None else loaded.run_dir / "samples"
