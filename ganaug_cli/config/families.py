@@ -164,11 +164,12 @@ class RbmConfig(Section):
 class DbnModelConfig(VisibleUnitsConfig):
     layers: list[int] = Field([500, 500, 2000], min_length=1, description="hidden units per layer")
 
-    @model_validator(mode="after")
-    def _positive_layers(self):
-        if any(size <= 0 for size in self.layers):
-            raise ValueError("layers: every layer size must be greater than 0")
-        return self
+    @field_validator("layers")
+    @classmethod
+    def _positive_layers(cls, layers):
+        if any(size <= 0 for size in layers):
+            raise ValueError("every layer size must be greater than 0")
+        return layers
 
 
 class DbnTrainConfig(RbmTrainConfig):

@@ -8,7 +8,6 @@ from typing import Any
 import torch
 
 from ganaug_cli.data.folder import CHANNEL_COUNT
-from ganaug_cli.devices import resolve_device
 from ganaug_cli.errors import RunError, TrainingError
 from ganaug_cli.progress import SILENT, Progress
 from ganaug_cli.runs import create_run_dir, load_checkpoint, write_run_config
@@ -57,7 +56,7 @@ def train_family(
     if family not in TRAINERS:
         raise TrainingError(f"training for {family} is not available yet")
     config = plan.config
-    device = resolve_device(config.train.device)
+    device = plan.device
     info = _data_info(plan)
     checkpoint = None
     if plan.resume_from is not None:

@@ -4,11 +4,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from pydantic import BaseModel
 
 from ganaug_cli.config import CONFIG_SCHEMAS, resolve_config
 from ganaug_cli.config.families import GAN_RESOLUTIONS
 from ganaug_cli.data import ImageFolder, load_image_folder
+from ganaug_cli.devices import resolve_device
 from ganaug_cli.errors import ConfigError, RunError
 from ganaug_cli.progress import SILENT, Progress
 from ganaug_cli.runs import latest_checkpoint, read_run_config, read_run_summary
@@ -23,6 +25,7 @@ class RunPlan:
     family: str
     config: BaseModel
     data: ImageFolder
+    device: torch.device
     resume_from: Path | None = None  # checkpoint to continue from
     run_dir: Path | None = None  # set when resuming
 
@@ -68,7 +71,8 @@ def plan_run(
     config, checkpoint = resolve_run_config(
         family, config_file=config_file, flags=flags or {}, sets=sets or [], resume=resume
     )
+    device = resolve_device(config.train.device)  # before the (slower) data load, so a bad device fails fast
     if resume is not None and config.data.path is not None and not Path(config.data.path).exists():
         raise RunError(f"{resume}: its data folder {config.data.path} no longer exists")
     data = load_image_folder(config.data, auto_sizes=AUTO_SIZES[family], progress=progress)
-    return RunPlan(family, config, data, checkpoint, Path(resume) if resume else None)
+    return RunPlan(family, config, data, device, checkpoint, Path(resume) if resume else None)
