@@ -14,7 +14,7 @@ def _mps_available() -> bool:
     return bool(backend and backend.is_available())
 
 
-def resolve_device(spec: str) -> torch.device:
+def resolve_device(spec: str, announce: bool = True) -> torch.device:
     """The device named by ``spec``; ``auto`` picks CUDA, then MPS, else CPU and says which."""
     if spec == "auto":
         if torch.cuda.is_available():
@@ -23,7 +23,8 @@ def resolve_device(spec: str) -> torch.device:
             device = torch.device("mps")
         else:
             device = torch.device("cpu")
-        log.info("device: %s (auto)", device)
+        if announce:
+            log.info("device: %s (auto)", device)
         return device
     if spec.startswith("cuda"):
         if not torch.cuda.is_available():

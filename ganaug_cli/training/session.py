@@ -76,6 +76,7 @@ def train_family(
         run_dir = create_run_dir(family, out)
         write_run_config(run_dir, config.model_dump(mode="json"))
     log.info("run folder: %s", run_dir)
+    log.info("device: %s%s", device, " (auto)" if config.train.device == "auto" else "")
     torch.manual_seed(seed)
     trainer = TRAINERS[family](config, info, device)
     state = LoopState(step=0, seed=seed)

@@ -71,7 +71,8 @@ def plan_run(
     config, checkpoint = resolve_run_config(
         family, config_file=config_file, flags=flags or {}, sets=sets or [], resume=resume
     )
-    device = resolve_device(config.train.device)  # before the (slower) data load, so a bad device fails fast
+    # Checked before the (slower) data load, so a bad device fails fast; announced when training starts.
+    device = resolve_device(config.train.device, announce=False)
     if resume is not None and config.data.path is not None and not Path(config.data.path).exists():
         raise RunError(f"{resume}: its data folder {config.data.path} no longer exists")
     data = load_image_folder(config.data, auto_sizes=AUTO_SIZES[family], progress=progress)
