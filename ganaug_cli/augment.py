@@ -105,15 +105,25 @@ def augment_folder(
     stats = FilterStats()
     keep = build_filter(loaded, Path(data), plan.min_confidence if loaded.conditional else None, plan.reject_copies, stats)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    real_records = _copy_real(scan, out, plan.link)
-    with open(out / "manifest.jsonl", "a", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(r) + "\n" for r in real_records)
+    # Built beside --out and renamed at the end: a failure (say, a filter that rejects
+    # everything) leaves no half-written tree behind.
+    partial = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
     report = AugmentReport(out=out, run=loaded.run_dir, real=real_counts, synthetic={})
-    if counts:
-        request = SampleRequest(counts=counts, seed=plan.seed, size=most_common_size(scan), prefix=SYNTHETIC_PREFIX)
-        for path in sample_images(loaded, out, request, progress, keep=keep):
-            name = path.parent.name if loaded.conditional else next(iter(real_counts))
-            report.synthetic[name] = report.synthetic.get(name, 0) + 1
+    try:
+        real_records = _copy_real(scan, partial, plan.link)
+        with open(partial / "manifest.jsonl", "a", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(r) + "\n" for r in real_records)
+        if counts:
+            request = SampleRequest(counts=counts, seed=plan.seed, size=most_common_size(scan), prefix=SYNTHETIC_PREFIX)
+            for path in sample_images(loaded, partial, request, progress, keep=keep):
+                name = path.parent.name if loaded.conditional else next(iter(real_counts))
+                report.synthetic[name] = report.synthetic.get(name, 0) + 1
+        if out.exists():
+            out.rmdir()  # checked empty above
+        partial.rename(out)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
     report.rejection_rate = stats.rejection_rate
     return report

@@ -190,3 +190,17 @@ def test_bad_augment_flags_are_one_line_each_and_exit_1(cli, tmp_path):
     assert (code, out) == (1, "")
     assert err.splitlines() == ["error: --model: Input should be 'gan', 'rbm' or 'dbn'",
                                 "error: --ratio: Input should be greater than 0"]
+
+
+def test_augment_leaves_no_half_written_folder_when_the_filter_cannot_deliver(cli, trained_runs, tmp_path, monkeypatch):
+    import ganaug_cli.augment
+
+    def reject_all(*args, **kwargs):
+        return lambda arrays, class_index: np.zeros(len(arrays), dtype=bool)
+
+    monkeypatch.setattr(ganaug_cli.augment, "build_filter", reject_all)
+    data = Path(read_run_config(trained_runs["conditional"])["data"]["path"])
+    out = tmp_path / "augmented"
+    code, stdout, err = augment_run(cli, trained_runs, data, out)
+    assert (code, stdout) == (1, "") and "passed the filters" in err
+    assert not out.exists() and not list(tmp_path.glob(".augmented*"))
