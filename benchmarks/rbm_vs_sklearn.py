@@ -36,7 +36,7 @@ from ganaug_cli.metrics.ais import ais_log_partition, base_rates
 from ganaug_cli.metrics.likelihood import log_likelihood
 from ganaug_cli.models.rbm import RBM
 from ganaug_cli.training.base import DataInfo
-from ganaug_cli.training.loop import batch_indices
+from ganaug_cli.training.loop import BatchPlan, batch_indices
 from ganaug_cli.training.rbm import RbmTrainer
 
 HIDDEN, BATCH, SKLEARN_LR = 500, 100, 0.05
@@ -107,9 +107,10 @@ def speed(epochs: int) -> dict:
 
     # The shared loop's hot path: gather uint8 rows of a fresh permutation, convert, step.
     stored = images.reshape(-1, 1, 28, 28)
+    plan = BatchPlan(labels, BATCH, 0, False)
     start = time.perf_counter()
     for step in range(epochs * per_epoch):
-        index = batch_indices(labels, step, BATCH, 0, False)
+        index = plan.indices(step)
         float(trainer.train_step(stored[index].float() / 255, labels[index])["recon_error"])
     ganaug_loop = (time.perf_counter() - start) / epochs
 
@@ -147,9 +148,10 @@ def quality(seconds: float, betas: int, chains: int) -> RBM:
     torch.manual_seed(0)
     trainer = ganaug_trainer(images)  # the schema's defaults
     stored = images.reshape(-1, 1, 28, 28)
+    plan = BatchPlan(labels, BATCH, 0, False)
     step, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        index = batch_indices(labels, step, BATCH, 0, False)
+        index = plan.indices(step)
         float(trainer.train_step(stored[index].float() / 255, labels[index])["recon_error"])
         step += 1
     ganaug_time = time.perf_counter() - start

@@ -26,31 +26,44 @@ class LoopState:
     seed: int
 
 
-def batch_indices(labels: torch.Tensor, step: int, batch_size: int, seed: int, balanced: bool) -> torch.Tensor:
-    """The data indices of batch ``step``, a pure function of (seed, step).
+class BatchPlan:
+    """The data indices of batch ``step``: a pure function of (seed, step).
 
     Needing no sampler state keeps resumed runs exact. Balanced batches pick
     classes uniformly, then an image within the class; otherwise each epoch is
-    a fresh permutation.
+    a fresh permutation. What does not change between steps (the class layout,
+    the current epoch's permutation) is computed once, off the hot path.
     """
-    n = labels.shape[0]
-    if balanced:
-        g = torch.Generator().manual_seed(seed * 1_000_003 + step)
-        counts = torch.bincount(labels)
-        present = torch.nonzero(counts).squeeze(1)
-        classes = present[torch.randint(len(present), (batch_size,), generator=g)]
-        order = torch.argsort(labels, stable=True)
-        starts = torch.cumsum(counts, 0) - counts
-        offsets = (torch.rand(batch_size, generator=g) * counts[classes]).long()
-        return order[starts[classes] + offsets]
-    per_epoch = math.ceil(n / batch_size)
-    epoch, position = divmod(step, per_epoch)
-    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    permutation = torch.randperm(n, generator=g)
-    chosen = permutation[position * batch_size : (position + 1) * batch_size]
-    if len(chosen) < batch_size:  # the epoch's last batch is topped up to a full batch
-        chosen = torch.cat([chosen, permutation[: batch_size - len(chosen)]])
-    return chosen
+
+    def __init__(self, labels: torch.Tensor, batch_size: int, seed: int, balanced: bool):
+        self.n, self.batch_size, self.seed, self.balanced = labels.shape[0], batch_size, seed, balanced
+        self.per_epoch = math.ceil(self.n / batch_size)
+        self.counts = torch.bincount(labels)
+        self.present = torch.nonzero(self.counts).squeeze(1)
+        self.order = torch.argsort(labels, stable=True)
+        self.starts = torch.cumsum(self.counts, 0) - self.counts
+        self._epoch, self._permutation = -1, None
+
+    def indices(self, step: int) -> torch.Tensor:
+        if self.balanced:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
+            classes = self.present[torch.randint(len(self.present), (self.batch_size,), generator=g)]
+            offsets = (torch.rand(self.batch_size, generator=g) * self.counts[classes]).long()
+            return self.order[self.starts[classes] + offsets]
+        epoch, position = divmod(step, self.per_epoch)
+        if epoch != self._epoch:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._epoch, self._permutation = epoch, torch.randperm(self.n, generator=g)
+        permutation = self._permutation
+        chosen = permutation[position * self.batch_size : (position + 1) * self.batch_size]
+        if len(chosen) < self.batch_size:  # the epoch's last batch is topped up to a full batch
+            chosen = torch.cat([chosen, permutation[: self.batch_size - len(chosen)]])
+        return chosen
+
+
+def batch_indices(labels: torch.Tensor, step: int, batch_size: int, seed: int, balanced: bool) -> torch.Tensor:
+    """One batch's indices without keeping a plan (for callers outside the loop)."""
+    return BatchPlan(labels, batch_size, seed, balanced).indices(step)
 
 
 class StopRequest:
@@ -113,7 +126,7 @@ def train_loop(
     device = trainer.device
     images, labels = trainer.hold_out(images, labels)
     images, labels = images.to(device), labels.to(device)  # small data: kept on the device
-    cpu_labels = labels.cpu()
+    batches = BatchPlan(labels.cpu(), cfg.batch_size, state.seed, trainer.balanced_batches)
     per_epoch = math.ceil(images.shape[0] / cfg.batch_size)
     last_step = min(cfg.steps or math.inf, (trainer.planned_epochs() or math.inf) * per_epoch)
     deadline = time.monotonic() + cfg.max_minutes * 60 if cfg.max_minutes else math.inf
@@ -129,8 +142,7 @@ def train_loop(
         bar.update(state.step)
         bar.count = 0  # the rate counts this session's steps only
         while state.step < last_step and time.monotonic() < deadline:
-            index = batch_indices(cpu_labels, state.step, cfg.batch_size, state.seed, trainer.balanced_batches)
-            index = index.to(device)
+            index = batches.indices(state.step).to(device)
             losses = {k: float(v) for k, v in trainer.train_step(images[index].float() / 255, labels[index]).items()}
             _check_finite(losses, state.step + 1, run_dir)
             state.step += 1
