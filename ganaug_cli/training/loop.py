@@ -2,6 +2,7 @@
 checkpoints, and a clean stop on Ctrl-C or SIGTERM."""
 
 import math
+import shutil
 import signal
 import threading
 import time
@@ -99,7 +100,7 @@ def deferred_signals():
 def save_preview(trainer: Trainer, run_dir: Path, step: int) -> Path:
     images, columns = trainer.preview()
     path = save_grid(images, run_dir / "previews" / f"step-{step:08d}.png", nrow=columns)
-    save_grid(images, run_dir / "previews" / "latest.png", nrow=columns)
+    shutil.copyfile(path, run_dir / "previews" / "latest.png")  # the same grid, not encoded twice
     for name, (extra, extra_columns) in trainer.extra_previews().items():
         save_grid(extra, run_dir / "previews" / f"{name}.png", nrow=extra_columns)
     return path
