@@ -24,11 +24,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import fashion_folder, load_split, read_class_folder, resize32, write_section
+from common import CLASS_NAMES, DOCS, fashion_folder, load_split, read_class_folder, resize32, write_section
 
 from ganaug_cli.metrics.classifier import predict, train_classifier
 
 GANAUG = [sys.executable, "-m", "ganaug_cli"]
+# 32×32 like the GAN. Ten images per Gibbs chain, 100 steps apart after the 1,000-step burn-in,
+# make the filtered sets (up to 20 draws per image) about five times cheaper to sample.
+BOLTZMANN_SETTINGS = ["--set", "data.resolution=32", "--set", "sample.images_per_chain=10", "--set", "sample.thinning=100"]
 
 
 def test_set(limit: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -43,14 +46,12 @@ def ganaug(*args: str) -> str:
     return result.stdout
 
 
-def synthetic_set(run: Path, out: Path, per_class: int, confidence: float) -> Path | str:
+def synthetic_set(run: Path, out: Path, per_class: int, confidence: float) -> Path:
+    """Sample ``per_class`` images per class; with a filter, a class may end up with fewer."""
     args = ["sample", "--run", run, "--per-class", per_class, "--seed", 0, "--out", out, "--quiet"]
     if confidence > 0:
-        args += ["--min-confidence", confidence]
-    try:
-        ganaug(*args)
-    except RuntimeError as exc:
-        return str(exc)
+        args += ["--min-confidence", confidence, "--allow-fewer"]
+    ganaug(*args)
     return out
 
 
@@ -75,7 +76,11 @@ def main() -> None:
     parser.add_argument("--gan-minutes", type=float, help="GAN training budget per size (default 10)")
     parser.add_argument("--seeds", type=int, help="classifier seeds per arm (default 3)")
     parser.add_argument("--no-boltzmann", action="store_true", help="skip the RBM and DBN at 20 per class")
+    parser.add_argument("--render", type=Path, help="only rewrite the docs from a results.json of an earlier run")
     args = parser.parse_args()
+    if args.render:
+        write_results(json.loads(args.render.read_text()))
+        return
     smoke = args.smoke
     sizes = args.sizes or ([10, 20] if smoke else [10, 20, 100])
     gan_minutes, boltzmann_minutes = (0.2, 0.1) if smoke else (args.gan_minutes or 10.0, 3.0)
@@ -84,56 +89,148 @@ def main() -> None:
     train_options = {"width": 16, "min_steps": 20 if smoke else 300, "epochs": 1 if smoke else 30}
     per_class_synthetic = 20 if smoke else 100
     test = test_set(500 if smoke else 10_000)
-    rows, metric_rows, started = [], [], time.time()
+    arms, sets, started = [], [], time.time()
     for size in sizes:
         real_dir = fashion_folder(args.work / f"real-{size}", per_class=size)
         real, labels = read_class_folder(real_dir)
-        baseline = {aug: accuracy_runs(real, labels, test, None, 0, aug, seeds, train_options) for aug in ("none", "classical")}
-        rows.append((size, "—", "real only", "—", "—", fmt(baseline["none"])))
-        rows.append((size, "—", "real + classical", "—", "—", fmt(baseline["classical"])))
+        for augment, arm in (("none", "real only"), ("classical", "real + classical")):
+            scores = accuracy_runs(real, labels, test, None, 0, augment, seeds, train_options)
+            arms.append({"size": size, "model": None, "arm": arm, "filter": None, "share": None, "scores": scores})
         boltzmann = size == 20 and not args.no_boltzmann
         families = [("gan", gan_minutes)] + ([("rbm", boltzmann_minutes), ("dbn", boltzmann_minutes)] if boltzmann else [])
         for family, minutes in families:
-            run = args.work / f"run-{family}-{size}-{int(time.time())}"
-            ganaug(f"train-{family}", "--data", real_dir, "--out", run, "--max-minutes", minutes, "--seed", 0,
-                   "--device", "cpu", "--quiet", *(["--steps", 1_000_000] if family == "gan" else ["--set", "data.resolution=32"]))
-            for confidence in (0.0, 0.9):
-                folder = synthetic_set(run, run / f"samples-{confidence}", per_class_synthetic, confidence)
-                if isinstance(folder, str):
-                    rows.append((size, family, f"synthetic, filter {confidence}", "—", "—", f"not produced: {folder}"))
-                    continue
-                synthetic = read_class_folder(folder)
-                metrics = json.loads(ganaug("eval", "--samples", folder, "--data", real_dir, "--json", "--quiet"))
-                metric_rows.append((size, family, confidence, metrics))
-                for share in (0.2, 0.5):
-                    for augment, arm in (("none", "real + synthetic"), ("classical", "real + classical + synthetic")):
-                        scores = accuracy_runs(real, labels, test, synthetic, share, augment, seeds, train_options)
-                        rows.append((size, family, arm, confidence, share, fmt(scores)))
-    minutes = (time.time() - started) / 60
-    command = " ".join(sys.argv[1:])
-    write_results(rows, metric_rows, minutes, smoke, reduced, command)
+            try:
+                evaluate_family(family, minutes, size, real_dir, real, labels, test, seeds, train_options,
+                                per_class_synthetic, args.work, arms, sets)
+            except (RuntimeError, ValueError) as exc:  # one family's failure must not lose the other results
+                sets.append({"size": size, "model": family, "filter": None, "counts": [0] * 10, "metrics": None,
+                             "failed": str(exc)})
+            save(args.work, arms, sets, started, smoke, reduced, per_class_synthetic)
+    write_results(save(args.work, arms, sets, started, smoke, reduced, per_class_synthetic))
 
 
-def write_results(rows, metric_rows, minutes, smoke, reduced, command) -> None:
+def save(work, arms, sets, started, smoke, reduced, per_class_synthetic) -> dict:
+    """results.json after every model, so a late failure keeps what was measured (see --render)."""
+    results = {"arms": arms, "sets": sets, "minutes": (time.time() - started) / 60, "smoke": smoke,
+               "reduced": reduced, "command": " ".join(sys.argv[1:]), "per_class_synthetic": per_class_synthetic}
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "results.json").write_text(json.dumps(results, indent=1))
+    return results
+
+
+def evaluate_family(family, minutes, size, real_dir, real, labels, test, seeds, train_options, per_class_synthetic,
+                    work, arms, sets) -> None:
+    run = work / f"run-{family}-{size}-{int(time.time())}"
+    ganaug(f"train-{family}", "--data", real_dir, "--out", run, "--max-minutes", minutes, "--seed", 0,
+           "--device", "cpu", "--quiet", *(["--steps", 1_000_000] if family == "gan" else BOLTZMANN_SETTINGS))
+    for confidence in (0.0, 0.9):
+        folder = synthetic_set(run, run / f"samples-{confidence}", per_class_synthetic, confidence)
+        counts = [len(list((folder / name).glob("*.png"))) for name in CLASS_NAMES]
+        sets.append({"size": size, "model": family, "filter": confidence, "counts": counts, "metrics": None})
+        if not sum(counts):
+            continue  # nothing passed the filter: no set to train with
+        synthetic = read_class_folder(folder)
+        sets[-1]["metrics"] = json.loads(ganaug("eval", "--samples", folder, "--data", real_dir, "--json", "--quiet"))
+        for share in (0.2, 0.5):
+            for augment, arm in (("none", "real + synthetic"), ("classical", "real + classical + synthetic")):
+                scores = accuracy_runs(real, labels, test, synthetic, share, augment, seeds, train_options)
+                arms.append({"size": size, "model": family, "arm": arm, "filter": confidence, "share": share,
+                             "scores": scores})
+
+
+def best(arms: list[dict], size: int, synthetic: bool) -> dict:
+    chosen = [a for a in arms if a["size"] == size and (a["model"] is not None) == synthetic]
+    return max(chosen, key=lambda a: statistics.mean(a["scores"]))
+
+
+def describe(arm: dict) -> str:
+    if arm["model"] is None:
+        return arm["arm"]
+    return f"{arm['model']}, {arm['arm']}, filter {arm['filter']}, share {arm['share']}"
+
+
+def verdicts(arms: list[dict]) -> list[str]:
+    """One line per size: the better synthetic arm against the better arm without synthetic images."""
+    lines = []
+    for size in sorted({a["size"] for a in arms}):
+        without, with_ = best(arms, size, False), best(arms, size, True)
+        gain = statistics.mean(with_["scores"]) - statistics.mean(without["scores"])
+        word = "beats" if gain > 0 else "does not beat"
+        lines.append(f"- {size} per class: the best synthetic arm ({describe(with_)}, {fmt(with_['scores'])}) {word} "
+                     f"the best arm without synthetic images ({describe(without)}, {fmt(without['scores'])}): "
+                     f"{100 * gain:+.1f} points.")
+    return lines
+
+
+def plot(arms: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = sorted({a["size"] for a in arms})
+    height = max(len([a for a in arms if a["size"] == s]) for s in sizes)
+    fig, axes = plt.subplots(1, len(sizes), figsize=(5 * len(sizes), 0.32 * height + 1.5), squeeze=False)
+    for ax, size in zip(axes[0], sizes):
+        chosen = [a for a in arms if a["size"] == size]
+        labels = [describe(a).replace("real + ", "+").replace(", share", ", sh") for a in chosen]
+        means = [100 * statistics.mean(a["scores"]) for a in chosen]
+        stds = [100 * statistics.pstdev(a["scores"]) for a in chosen]
+        colours = ["tab:gray" if a["model"] is None else "tab:orange" if a["filter"] else "tab:blue" for a in chosen]
+        ax.barh(range(len(chosen)), means, xerr=stds, color=colours)
+        ax.axvline(max(m for m, a in zip(means, chosen) if a["model"] is None), color="k", ls="--", lw=1)
+        ax.set_yticks(range(len(chosen)), labels, fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlim(min(means) - 5, max(means) + 3)
+        ax.set_title(f"{size} real images per class")
+        ax.set_xlabel("test accuracy (%)")
+    fig.suptitle("grey: no synthetic images; blue: unfiltered samples; orange: filter 0.9; dashed: best grey")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_results(results: dict) -> None:
+    arms, sets, smoke, reduced = results["arms"], results["sets"], results["smoke"], results["reduced"]
+    name = "augmentation-preliminary" if reduced else "augmentation"
     title = "## Does synthetic data help? Fashion-MNIST with few images per class"
     lines = [
         title + (" (smoke run)" if smoke else " (reduced, preliminary run)" if reduced else ""),
         "",
-        "Measured with `" + f".venv/bin/python benchmarks/augmentation_fashion_mnist.py {command}".rstrip() + "` "
-        f"({minutes:.0f} minutes on 2 CPU cores). Classifier: the small CNN of `ganaug_cli/metrics/classifier.py` "
-        "(width 16); accuracy on the Fashion-MNIST test images, mean ± std over the seeds.",
+        "Measured with `" + f".venv/bin/python benchmarks/augmentation_fashion_mnist.py {results['command']}".rstrip()
+        + f"` ({results['minutes']:.0f} minutes on 2 CPU cores). Classifier: the small CNN of "
+        "`ganaug_cli/metrics/classifier.py` (width 16); accuracy on the Fashion-MNIST test images, mean ± std over "
+        f"the seeds. Each synthetic set asks for {results['per_class_synthetic']} images per class; with the 0.9 "
+        "filter (`sample --min-confidence 0.9 --allow-fewer`) a class keeps what passed within 20 draws per image.",
+        "",
+        *verdicts(arms),
+        "",
+        f"![test accuracy of every arm](images/{name}.png)",
         "",
         "| real per class | model | arm | filter | synthetic share | test accuracy |",
         "| ---: | --- | --- | ---: | ---: | ---: |",
     ]
-    lines += [f"| {' | '.join(str(c) for c in row)} |" for row in rows]
-    lines += ["", "| real per class | model | filter | FID | KID | precision | recall | near-copies | class fidelity |",
-              "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for size, family, confidence, m in metric_rows:
-        lines.append(f"| {size} | {family} | {confidence} | {m['fid']:.3f} | {m['kid_mean']:.4f} | {m['precision']:.2f} | "
-                     f"{m['recall']:.2f} | {m['copies']:.1%} | {m.get('class_fidelity', float('nan')):.1%} |")
-    if not smoke:  # smoke numbers only show that the script runs; they are not results
-        write_section("augmentation-preliminary" if reduced else "augmentation", "\n".join(lines))
+    for a in arms:
+        cells = (a["size"], a["model"] or "—", a["arm"], a["filter"] if a["model"] else "—",
+                 a["share"] if a["model"] else "—", fmt(a["scores"]))
+        lines.append(f"| {' | '.join(str(c) for c in cells)} |")
+    lines += ["", "| real per class | model | filter | images kept | FID | KID | precision | recall | near-copies | class fidelity |",
+              "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for s in sets:
+        m = s["metrics"]
+        if m is None:
+            why = f"failed: {s['failed']}" if "failed" in s else "no image passed the filter"
+            lines.append(f"| {s['size']} | {s['model']} | {s['filter']} | 0 | {why} |" + " |" * 5)
+            continue
+        fidelity = f"{m['class_fidelity']:.1%}" if "class_fidelity" in m else "— (not every class kept)"
+        lines.append(f"| {s['size']} | {s['model']} | {s['filter']} | {sum(s['counts'])} (min {min(s['counts'])}/class) | "
+                     f"{m['fid']:.3f} | {m['kid_mean']:.4f} | {m['precision']:.2f} | {m['recall']:.2f} | "
+                     f"{m['copies']:.1%} | {fidelity} |")
+    if smoke:  # smoke numbers only show that the script runs; they are not results
+        plot(arms, Path(tempfile.gettempdir()) / "augmentation-smoke.png")
+    else:
+        plot(arms, DOCS / "images" / f"{name}.png")
+        write_section(name, "\n".join(lines))
     print("\n".join(lines))
 
 

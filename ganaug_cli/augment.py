@@ -37,6 +37,7 @@ class AugmentPlan:
     min_confidence: float | None = 0.5
     reject_copies: bool = False
     seed: int | None = None
+    allow_fewer: bool = False
 
 
 @dataclass
@@ -116,7 +117,8 @@ def augment_folder(
         with open(partial / "manifest.jsonl", "a", encoding="utf-8") as handle:
             handle.writelines(json.dumps(r) + "\n" for r in real_records)
         if counts:
-            request = SampleRequest(counts=counts, seed=plan.seed, size=most_common_size(scan), prefix=SYNTHETIC_PREFIX)
+            request = SampleRequest(counts=counts, seed=plan.seed, size=most_common_size(scan), prefix=SYNTHETIC_PREFIX,
+                                    allow_fewer=plan.allow_fewer)
             for path in sample_images(loaded, partial, request, progress, keep=keep):
                 name = path.parent.name if loaded.conditional else next(iter(real_counts))
                 report.synthetic[name] = report.synthetic.get(name, 0) + 1

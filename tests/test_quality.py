@@ -101,6 +101,25 @@ def test_a_filter_that_rejects_everything_stops_with_a_clear_message(scripted, t
         list(sample_images(loaded, tmp_path / "out", SampleRequest(per_class=5, seed=1), keep=keep))
 
 
+def test_allow_fewer_keeps_what_passed_with_a_warning(scripted, tmp_path, caplog):
+    loaded, _ = scripted
+    calls = iter(range(10**6))
+
+    def every_third(arrays, class_index):  # a filter that passes a third of the draws
+        return np.array([next(calls) % 3 == 0 for _ in arrays])
+
+    request = SampleRequest(per_class=5, seed=1, batch_size=4, allow_fewer=True)
+    with caplog.at_level("WARNING", logger="ganaug"):
+        paths = list(sample_images(loaded, tmp_path / "out", request, keep=every_third))
+    assert len(paths) == 10  # 20 draws per image is enough at a one-in-three pass rate
+    keep_none = build_filter(loaded, None, 1.0, True, FilterStats())
+    with caplog.at_level("WARNING", logger="ganaug"):
+        assert list(sample_images(loaded, tmp_path / "none", request, keep=keep_none)) == []
+    assert "only 0 of 5 samples passed the filters" in caplog.text
+    manifest = (tmp_path / "none" / "manifest.jsonl")
+    assert not manifest.exists() or manifest.read_text() == ""
+
+
 def test_eval_cli_reports_the_metrics(cli, trained_runs):
     run = trained_runs["conditional"]
     data = read_run_config(run)["data"]["path"]
@@ -204,3 +223,7 @@ def test_augment_leaves_no_half_written_folder_when_the_filter_cannot_deliver(cl
     code, stdout, err = augment_run(cli, trained_runs, data, out)
     assert (code, stdout) == (1, "") and "passed the filters" in err
     assert not out.exists() and not list(tmp_path.glob(".augmented*"))
+    code, stdout, err = augment_run(cli, trained_runs, data, out, "--allow-fewer")
+    assert code == 0, err
+    assert "passed the filters" in err and stdout.strip() == str(out)
+    assert not list(out.rglob("ganaug-*")) and len(list(out.rglob("*.png"))) > 0

@@ -31,6 +31,7 @@ def augment(
     min_confidence: Annotated[Optional[float], typer.Option("--min-confidence", help=f"Keep samples the domain classifier puts in their class with this probability (default: {DEFAULTS.min_confidence}).")] = None,
     no_filter: Annotated[bool, typer.Option("--no-filter", help="Keep every sample (no class-confidence filter).")] = False,
     reject_copies: Annotated[bool, typer.Option("--reject-copies", help="Drop samples that are near-copies of training images.")] = False,
+    allow_fewer: Annotated[bool, typer.Option("--allow-fewer", help="When the filters reject too many samples of a class, add those that passed (with a warning) instead of failing.")] = False,
     config: Annotated[Optional[Path], typer.Option("--config", help="Training config (YAML), as for train-<model>.")] = None,
     sets: Annotated[Optional[list[str]], typer.Option("--set", help="Training config override section.key=value.")] = None,
     steps: Annotated[Optional[int], typer.Option("--steps", help="Training steps.")] = None,
@@ -59,6 +60,7 @@ def augment(
     plan = AugmentPlan(
         ratio=options.ratio, per_class=per_class, balance=balance, link=link,
         min_confidence=None if no_filter else options.min_confidence, reject_copies=reject_copies, seed=seed,
+        allow_fewer=allow_fewer,
     )
     report = augment_folder(data, out, run, plan, resolve_device(device or "auto"), progress)
     log.info(

@@ -48,6 +48,7 @@ def sample(
     min_confidence: Annotated[Optional[float], typer.Option("--min-confidence", help="Keep only samples the domain classifier puts in their own class with at least this probability.")] = None,
     reject_copies: Annotated[bool, typer.Option("--reject-copies", help="Drop samples that are near-copies of training images.")] = False,
     data: Annotated[Optional[Path], typer.Option("--data", help="Real folder for the filters (default: the run's training folder).")] = None,
+    allow_fewer: Annotated[bool, typer.Option("--allow-fewer", help="When the filters reject too many samples of a class, keep those that passed (with a warning) instead of failing.")] = False,
 ) -> None:
     """Write synthetic images from a trained run (conditional runs: one folder per class).
 
@@ -77,6 +78,7 @@ def sample(
         size=size,
         quality=options.jpeg_quality,
         overwrite=overwrite,
+        allow_fewer=allow_fewer,
     )
     report = SampleReport(seed=0, out=target, counts={})
     stats = FilterStats()

@@ -1,5 +1,6 @@
 """Generate images in batches and stream them to disk as an ImageFolder tree."""
 
+import logging
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,8 @@ from ganaug_cli.imaging import to_uint8
 from ganaug_cli.progress import SILENT, Progress
 from ganaug_cli.sampling.source import LoadedModel
 from ganaug_cli.sampling.writer import ImageWriter, append_manifest, next_index, remove_numbered_images
+
+log = logging.getLogger("ganaug")
 
 
 @dataclass
@@ -28,6 +31,7 @@ class SampleRequest:
     overwrite: bool = False
     prefix: str = ""  # file-name prefix, so synthetic files never collide with real ones
     counts: dict | None = None  # images per class name, instead of n / per_class
+    allow_fewer: bool = False  # a class whose filter hits the draw cap keeps what passed
 
 
 def plan_counts(loaded: LoadedModel, n: int | None, per_class: int | None, classes: list[str] | None) -> dict:
@@ -65,20 +69,31 @@ MAX_DRAWS_PER_IMAGE = 20  # a filter that rejects more than this gives up with a
 
 
 def generate_class(
-    loaded: LoadedModel, name: str | None, count: int, seed: int, batch_size: int, keep: SampleFilter | None = None
+    loaded: LoadedModel,
+    name: str | None,
+    count: int,
+    seed: int,
+    batch_size: int,
+    keep: SampleFilter | None = None,
+    allow_fewer: bool = False,
 ) -> Iterator[np.ndarray]:
     """Accepted images of one class (N×H×W×C uint8 batches) until ``count`` are produced.
 
     Batch b of a class always comes from the same seed, so a fixed seed fixes every file.
+    With ``allow_fewer``, a class that hits the draw cap ends with a warning, not an error.
     """
     class_index = loaded.class_names.index(name) if name is not None else 0
     produced = drawn = batch = 0
     while produced < count:
         if drawn >= MAX_DRAWS_PER_IMAGE * count:
             label = f"class {name!r}" if name is not None else "the run"
+            shortfall = f"{label}: only {produced} of {count} samples passed the filters in {drawn} draws"
+            if allow_fewer:
+                log.warning("warning: %s; keeping those", shortfall)
+                return
             raise GanaugError(
-                f"{label}: only {produced} of {count} samples passed the filters in {drawn} draws "
-                "(lower --min-confidence, drop --reject-copies, or train the model longer)"
+                f"{shortfall} (lower --min-confidence, drop --reject-copies, train the model longer, "
+                "or pass --allow-fewer)"
             )
         size = min(batch_size, count - produced)
         generator = torch.Generator().manual_seed(batch_seed(seed, class_index, batch))
@@ -148,7 +163,7 @@ def sample_images(
         with progress.task("sampling", total=sum(counts.values()), unit="img") as bar:
             for name, count in counts.items():
                 index = next_index(folders[name], request.prefix)
-                for arrays in generate_class(loaded, name, count, seed, request.batch_size, keep):
+                for arrays in generate_class(loaded, name, count, seed, request.batch_size, keep, request.allow_fewer):
                     paths = [folders[name] / f"{request.prefix}{index + i:06d}.{request.fmt}" for i in range(len(arrays))]
                     index += len(arrays)
                     for path in paths:
