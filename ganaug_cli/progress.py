@@ -13,6 +13,7 @@ from typing import Iterator, Literal
 log = logging.getLogger("ganaug")
 
 Mode = Literal["bar", "log", "off"]
+POSTFIX_INTERVAL_S = 0.2
 
 
 class ProgressTask:
@@ -23,7 +24,7 @@ class ProgressTask:
         self.count = 0
         self.stats: dict[str, object] = {}
         self._interval_s = interval_s
-        self._start = self._last_log = time.monotonic()
+        self._start = self._last_log = self._last_postfix = time.monotonic()
         self._bar = None
         if mode == "bar":
             from tqdm import tqdm
@@ -40,7 +41,10 @@ class ProgressTask:
         self.stats.update(stats)
         if self._bar is not None:
             self._bar.update(n)
-            if stats:
+            # Formatting the postfix every step is wasted on fast steps: the bar redraws a few
+            # times a second at most, so the stats are handed over at that pace.
+            if stats and time.monotonic() - self._last_postfix >= POSTFIX_INTERVAL_S:
+                self._last_postfix = time.monotonic()
                 self._bar.set_postfix({k: _short(v) for k, v in self.stats.items()}, refresh=False)
         elif self.mode == "log" and time.monotonic() - self._last_log >= self._interval_s:
             self._last_log = time.monotonic()
@@ -54,6 +58,8 @@ class ProgressTask:
 
     def close(self) -> None:
         if self._bar is not None:
+            if self.stats:
+                self._bar.set_postfix({k: _short(v) for k, v in self.stats.items()}, refresh=False)
             self._bar.close()
         elif self.mode == "log":
             log.info(self.line())

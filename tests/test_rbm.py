@@ -113,6 +113,18 @@ def test_each_epoch_logs_likelihood_metrics_and_the_run_shows_samples_and_filter
     assert Image.open(run / "previews" / "latest.png").size == (10 * 10 + 2, 2 * 10 + 2)  # a row per class
 
 
+def test_a_run_cut_short_by_its_step_budget_still_ends_with_a_likelihood_estimate(cli, tmp_path):
+    data = two_tone_folder(tmp_path / "data", per_class=10)
+    # 16 training images in batches of 4: 4 steps an epoch, so step 6 is halfway through epoch 2.
+    run = train(cli, data, "--steps", "6", "--set", "eval.val_fraction=0.2")
+    lines = epoch_lines(run)
+    assert [m["step"] for m in lines] == [4, 6]
+    assert "ais_log_z" not in lines[0] and lines[1]["val_log_p"] < 0 and lines[1]["epoch"] == 1.5
+    code, _, err = cli("train-rbm", "--resume", run, "--steps", "6", "--quiet")  # nothing left to do
+    assert code == 0, err
+    assert len(epoch_lines(run)) == 2  # no second estimate of the same model
+
+
 def test_sampling_a_class_clamps_its_label_units():
     # Hand-built: hidden unit 0 turns the image on, and only label 0 can switch it on.
     rbm = RBM([1, 2, 2], 2, "bernoulli", False, 2, burn_in=20, thinning=1, images_per_chain=1)

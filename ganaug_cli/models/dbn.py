@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from ganaug_cli.models.base import GenerativeModel
-from ganaug_cli.models.rbm import RBM, bernoulli, device_generator
+from ganaug_cli.models.random_bits import sampling_random
+from ganaug_cli.models.rbm import RBM, bernoulli
 
 
 class DBN(GenerativeModel):
@@ -58,7 +59,7 @@ class DBN(GenerativeModel):
     @torch.no_grad()
     def sample_from(self, level: int, n: int, labels: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
         """Images from the stack up to ``level``: Gibbs in that RBM, then the down-pass."""
-        generator = device_generator(generator, self.rbms[0].W.device)
+        generator = sampling_random(generator, self.rbms[0].W.device)
         v = self.rbms[level].gibbs_chain(n, labels, generator)
         for rbm in reversed(self.rbms[:level]):
             v = rbm.visible_mean(bernoulli(v, generator=generator))[:, : rbm.pixels]

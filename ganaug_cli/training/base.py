@@ -61,6 +61,11 @@ class Trainer(ABC):
         """Per-epoch metrics (the RBM's likelihood estimates); none by default."""
         return {}
 
+    def end_of_run(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+        """Final metrics the last epoch's did not give (a run cut short by its step or time
+        budget still ends with the RBM's likelihood estimate); none by default."""
+        return {}
+
     def preview(self) -> tuple[torch.Tensor, int]:
         """Images for the preview grid and its row length: one row per class when conditional.
 

@@ -139,12 +139,13 @@ def train_loop(
         write_training_checkpoint(trainer, run_dir, step, state.seed)
 
     total = None if last_step == math.inf else int(last_step)
+    first_step = state.step
     with deferred_signals() as stop, progress.task("training", total=total, unit="step") as bar:
         bar.update(state.step)
         bar.count = 0  # the rate counts this session's steps only
         while state.step < last_step and time.monotonic() < deadline:
             index = batches.indices(state.step).to(device)
-            losses = {k: float(v) for k, v in trainer.train_step(images[index].float() / 255, labels[index]).items()}
+            losses = {k: float(v) for k, v in trainer.train_step(images[index].float().div_(255), labels[index]).items()}
             _check_finite(losses, state.step + 1, run_dir)
             state.step += 1
             interval_steps += 1
@@ -176,6 +177,10 @@ def train_loop(
             if stop.signal is not None:
                 save(state.step)
                 raise stop.exception()
+    final = trainer.end_of_run(images, labels) if state.step > first_step else {}
+    if final:
+        append_metrics(run_dir, {"step": state.step, "epoch": round(state.step / per_epoch, 3), "time": round(time.time(), 3), **final})
+        board.scalars(final, state.step)
     newest = latest_checkpoint(run_dir)
     if newest is None or newest.name != f"step-{state.step:08d}.pt":
         save(state.step)

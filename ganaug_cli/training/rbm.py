@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from ganaug_cli.config import RbmConfig
 from ganaug_cli.metrics.ais import ais_log_partition, base_rates
 from ganaug_cli.metrics.likelihood import log_likelihood, pseudo_log_likelihood, reconstruction_error
+from ganaug_cli.models.random_bits import training_random
 from ganaug_cli.models.rbm import RBM, bernoulli
 from ganaug_cli.training.base import DataInfo, Trainer
 
@@ -90,6 +91,8 @@ class RbmLearner:
         self.velocity = {name: torch.zeros_like(p) for name, p in rbm.named_parameters()}
         self.chain: torch.Tensor | None = None  # pcd: hidden states of the persistent chains
         self.activity: torch.Tensor | None = None  # running mean hidden probability (sparsity)
+        self.random = training_random(rbm.W.device)
+        self.parameters = dict(rbm.named_parameters())  # updated in place, so built once
 
     @torch.no_grad()
     def update(self, v0: torch.Tensor, momentum: float, measure: bool = True) -> torch.Tensor | None:
@@ -100,13 +103,13 @@ class RbmLearner:
         s0 = rbm.scale(v0)
         ph0 = torch.addmm(rbm.b_h, s0, rbm.W).sigmoid_()
         persistent = cfg.method == "pcd" and self.chain is not None and self.chain.shape[0] == n
-        h = self.chain if persistent else bernoulli(ph0)
+        h = self.chain if persistent else bernoulli(ph0, self.random)
         for step in range(cfg.k):
-            vk, _ = rbm.sample_visible(h)
+            vk, _ = rbm.sample_visible(h, self.random)
             sk = rbm.scale(vk)
             phk = torch.addmm(rbm.b_h, sk, rbm.W).sigmoid_()
             if step < cfg.k - 1 or cfg.method == "pcd":
-                h = bernoulli(phk)
+                h = bernoulli(phk, self.random)
         if cfg.method == "pcd":
             self.chain = h
         recon = self.reconstruction_error(v0, ph0) if measure else None
@@ -117,7 +120,7 @@ class RbmLearner:
         # Momentum SGD on the CD gradient <v h>_data - <v h>_model, with L2 weight decay. Without
         # momentum the velocity is never read again, so the step goes straight into the parameters.
         direct = not (cfg.momentum_start or cfg.momentum_end)
-        step = dict(rbm.named_parameters()) if direct else self.velocity
+        step = self.parameters if direct else self.velocity
         if direct:  # weight decay folded into the product: W ← (1 - lr·decay)·W + ...
             rbm.W.addmm_(s0.t(), ph0, beta=1 - cfg.lr * cfg.weight_decay, alpha=lr)
         else:
@@ -137,7 +140,7 @@ class RbmLearner:
         if variance_grad is not None:
             step["log_var"].add_(variance_grad, alpha=lr)
         if not direct:
-            for name, p in rbm.named_parameters():
+            for name, p in self.parameters.items():
                 p.add_(step[name])
         if rbm.gaussian:
             rbm.log_var.clamp_(-4.6, 2.0)  # σ in [0.1, 2.7]: a collapsing variance blows the energy up
@@ -170,12 +173,15 @@ class RbmLearner:
         return ((image - rbm.b_v[:P]) ** 2 / (2 * sigma**2) - 0.5 * image / sigma * top).sum(0)
 
     def state_dict(self) -> dict:
-        return {"velocity": self.velocity, "chain": self.chain, "activity": self.activity}
+        random = self.random.state_dict() if self.random is not None else None
+        return {"velocity": self.velocity, "chain": self.chain, "activity": self.activity, "random": random}
 
     def load_state_dict(self, state: dict, device: torch.device) -> None:
         self.velocity = {k: v.to(device) for k, v in state["velocity"].items()}
         self.chain = state["chain"].to(device) if state["chain"] is not None else None
         self.activity = state["activity"].to(device) if state["activity"] is not None else None
+        if self.random is not None and state.get("random") is not None:
+            self.random.load_state_dict(state["random"])
 
 
 class TrainingRecon:
@@ -216,6 +222,7 @@ class RbmTrainer(Trainer):
         self.steps_per_epoch = 1
         self.held_out: tuple[torch.Tensor, torch.Tensor] | None = None
         self.base_bias = torch.zeros(self.rbm.pixels)
+        self.ais_updates: int | None = None  # when the last likelihood estimate was made
 
     @property
     def sampling_model(self) -> RBM:
@@ -237,6 +244,16 @@ class RbmTrainer(Trainer):
         return self.recon.step(measured)
 
     def end_of_epoch(self, epoch, images, labels):
+        cfg = self.config.eval
+        return self.metrics(images, labels, epoch if epoch % cfg.ais_every == 0 or epoch == self.planned_epochs() else None)
+
+    def end_of_run(self, images, labels):
+        if self.ais_updates == self.updates:
+            return {}
+        return self.metrics(images, labels, ais_seed=math.ceil(self.updates / self.steps_per_epoch))
+
+    def metrics(self, images, labels, ais_seed: int | None) -> dict[str, float]:
+        """Held-out (or first training) images' recon error and pseudo-likelihood; AIS when seeded."""
         cfg, rbm = self.config.eval, self.rbm
         prefix, (images, labels) = ("val", self.held_out) if self.held_out else ("train", (images[:METRIC_IMAGES], labels[:METRIC_IMAGES]))
         image_units = self.visible.evaluation(images)
@@ -244,8 +261,9 @@ class RbmTrainer(Trainer):
         metrics = {f"{prefix}_recon_error": round(reconstruction_error(rbm, v), 6)}
         if not rbm.gaussian:
             metrics[f"{prefix}_pll"] = round(pseudo_log_likelihood(rbm, v[: cfg.pll_images]).mean().item(), 4)
-        if epoch % cfg.ais_every == 0 or epoch == self.planned_epochs():
-            metrics.update(self.likelihood(image_units, prefix, epoch))
+        if ais_seed is not None:
+            metrics.update(self.likelihood(image_units, prefix, ais_seed))
+            self.ais_updates = self.updates
         return metrics
 
     def likelihood(self, image_units: torch.Tensor, prefix: str, seed: int) -> dict[str, float]:
