@@ -10,6 +10,7 @@ synthetic set. Results and a plot go to docs/benchmarks.md and docs/images/.
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python benchmarks/augmentation_fashion_mnist.py            # about 90 minutes on 2 cores
     .venv/bin/python benchmarks/augmentation_fashion_mnist.py --smoke    # minutes: checks the script runs, writes no docs
+    .venv/bin/python benchmarks/augmentation_fashion_mnist.py --render docs/augmentation-results.json  # docs only
 """
 
 import argparse
