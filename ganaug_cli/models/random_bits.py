@@ -1,11 +1,11 @@
-"""Random numbers for Gibbs sampling during training, cheap on CPU.
+"""Random numbers for Gibbs sampling, cheap on CPU.
 
-A PCD step of a 784×500 RBM needs about 130k uniform draws. Torch's CPU generator is
-a serial Mersenne Twister and spends about as long on them as the step's bias adds and
-sigmoids together; numpy's SFC64 produces the same bits many times faster. Training
-on CPU draws from a ``FastRandom`` owned by the learner (seeded from the run's torch
-generator and checkpointed with it, so resumed runs stay exact); everything else, and
-every CUDA run, passes a ``torch.Generator`` or None (torch's global generator).
+A PCD step of a 784×500 RBM needs about 130k uniform draws. Torch's CPU generator is a
+serial Mersenne Twister; numpy's SFC64 makes the same number of bits faster (sampling a
+100×784 Bernoulli layer: 256 µs → 141 µs on 2 cores). CPU training draws from a
+``FastRandom`` owned by the learner, seeded from the run's torch generator and
+checkpointed with it, so resumed runs stay exact; CPU sampling seeds one from the
+caller's generator. CUDA runs keep torch's generators, which are fast there.
 """
 
 import numpy as np
