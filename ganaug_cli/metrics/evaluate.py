@@ -6,7 +6,6 @@ from pathlib import Path
 import torch
 
 from ganaug_cli.config import DataConfig
-from ganaug_cli.data.folder import CHANNEL_NAMES
 from ganaug_cli.data import ImageFolder, load_image_folder
 from ganaug_cli.data.cache import cache_dir
 from ganaug_cli.errors import GanaugError
@@ -19,16 +18,11 @@ from ganaug_cli.sampling import LoadedModel
 from ganaug_cli.sampling.generate import generate_in_memory
 
 
-
 @dataclass
 class Synthetic:
     images: torch.Tensor  # N×C×H×W uint8
     labels: torch.Tensor | None  # indices into the real folder's classes, None if unlabelled
     source: str
-
-
-def _real_folder(data: Path, resolution: int, channels: str, progress: Progress) -> ImageFolder:
-    return load_image_folder(DataConfig(path=data, resolution=resolution, channels=channels), progress=progress)
 
 
 def _labels_for(names: list[str | None], real: ImageFolder) -> torch.Tensor | None:
@@ -39,7 +33,7 @@ def _labels_for(names: list[str | None], real: ImageFolder) -> torch.Tensor | No
 
 
 def synthetic_from_run(loaded: LoadedModel, data: Path, n: int, seed: int, progress: Progress):
-    real = _real_folder(data, loaded.resolution, CHANNEL_NAMES[loaded.channels], progress)
+    real = loaded.real_images(data, progress)
     images, names = generate_in_memory(loaded, n, seed)
     labels = _labels_for(names, real) if loaded.conditional else None
     return real, Synthetic(images, labels, str(loaded.run_dir))
@@ -47,7 +41,7 @@ def synthetic_from_run(loaded: LoadedModel, data: Path, n: int, seed: int, progr
 
 def synthetic_from_folder(samples: Path, data: Path, progress: Progress):
     fake = load_image_folder(DataConfig(path=samples, cache=False), progress=progress)
-    real = _real_folder(data, fake.resolution, fake.channels, progress)
+    real = load_image_folder(DataConfig(path=data, resolution=fake.resolution, channels=fake.channels), progress=progress)
     names = [fake.class_names[i] for i in fake.labels.tolist()]
     labels = _labels_for(names, real) if len(fake.class_names) > 1 else None
     return real, Synthetic(fake.images, labels, str(samples))

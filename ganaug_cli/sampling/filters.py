@@ -10,16 +10,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganaug_cli.config import DataConfig
-from ganaug_cli.data.folder import CHANNEL_NAMES
-from ganaug_cli.data import load_image_folder
 from ganaug_cli.errors import GanaugError
 from ganaug_cli.metrics.classifier import extract_features, predict
 from ganaug_cli.metrics.domain import domain_classifier
 from ganaug_cli.metrics.sample_quality import CopyDetector
 from ganaug_cli.sampling.generate import SampleFilter
 from ganaug_cli.sampling.source import LoadedModel
-
 
 
 class FilterStats:
@@ -42,9 +38,7 @@ def build_filter(
     data = data or loaded.config.get("data", {}).get("path")
     if not data:
         raise GanaugError("the filters need the real image folder: give --data DIR")
-    real = load_image_folder(
-        DataConfig(path=data, resolution=loaded.resolution, channels=CHANNEL_NAMES[loaded.channels])
-    )
+    real = loaded.real_images(data)
     classifier = domain_classifier(real.images, real.labels, real.class_names, loaded.run_dir / "eval")
     to_real_class = {i: real.class_names.index(n) for i, n in enumerate(loaded.class_names) if n in real.class_names}
     if min_confidence and len(to_real_class) < len(loaded.class_names):

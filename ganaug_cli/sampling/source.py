@@ -5,8 +5,12 @@ from pathlib import Path
 
 import torch
 
+from ganaug_cli.config import DataConfig
+from ganaug_cli.data import ImageFolder, load_image_folder
+from ganaug_cli.data.folder import CHANNEL_NAMES
 from ganaug_cli.errors import CheckpointError, RunError
 from ganaug_cli.models import SAMPLING_MODELS, GenerativeModel, build_model
+from ganaug_cli.progress import SILENT, Progress
 from ganaug_cli.runs import DEFAULT_RUNS_ROOT, find_latest_run, latest_checkpoint, list_runs, load_checkpoint
 
 
@@ -25,6 +29,11 @@ class LoadedModel:
     @property
     def conditional(self) -> bool:
         return self.model.num_classes > 0
+
+    def real_images(self, data: Path, progress: Progress = SILENT) -> ImageFolder:
+        """A real folder loaded at this run's resolution and channels, to compare with its samples."""
+        config = DataConfig(path=data, resolution=self.resolution, channels=CHANNEL_NAMES[self.channels])
+        return load_image_folder(config, progress=progress)
 
 
 def _known_runs(runs_root: Path) -> str:
