@@ -1,6 +1,6 @@
 """ganaug's RBM vs scikit-learn's BernoulliRBM on binarised Fashion-MNIST (issue 5).
 
-    flock /tmp/ganaug-bench.lock .venv/bin/python benchmarks/rbm_vs_sklearn.py [--part speed|quality|grids|all]
+    flock /tmp/ganaug-bench.lock .venv/bin/python benchmarks/rbm_vs_sklearn.py [--part speed|profile|quality|grids|all]
 
 Data: the first 10k training images binarised at 0.5, 500 hidden units, no label units.
 Every part runs its contestants one after the other, never at the same time.
@@ -13,6 +13,8 @@ Every part runs its contestants one after the other, never at the same time.
 - quality: ganaug's default recipe (PCD-1, lr 0.01, momentum 0.5 -> 0.9, weight decay 2e-4)
   vs sklearn (batch 100, lr 0.05), 60 s of training each; test log-likelihood of the 10k
   test images (binarised at 0.5) by the same AIS code for both models.
+- profile (not in all): torch.profiler's per-op table of 100 ``train_step`` calls, and
+  micro-timings of Bernoulli sampling with torch's generator and with numpy's SFC64.
 - grids: a sample grid of the quality run's RBM, and a class-conditional grid of a DBN
   trained with ``train-dbn`` on 1,000 images per class.
 
@@ -130,6 +132,46 @@ def speed(epochs: int) -> dict:
     )
 
 
+def profile_step(steps: int = 100) -> None:
+    """Where a ``train_step`` spends its time (torch.profiler), and what the random source saves."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from ganaug_cli.models.random_bits import FastRandom
+    from ganaug_cli.models.rbm import bernoulli
+
+    images = binarised("train", 10_000)
+    x = images.float().div_(255)
+    labels = torch.zeros(BATCH, dtype=torch.long)
+    trainer = ganaug_trainer(images, method="pcd", k=1, lr=SKLEARN_LR, momentum_start=0.0, momentum_end=0.0,
+                             weight_decay=0.0)
+    batches = [x[i * BATCH : (i + 1) * BATCH].reshape(-1, 1, 28, 28) for i in range(steps)]
+    for batch in batches:  # warm-up
+        trainer.train_step(batch, labels)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for batch in batches:
+            trainer.train_step(batch, labels)
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12), flush=True)
+
+    def microseconds(work, reps=400) -> float:
+        for _ in range(20):
+            work()
+        runs = []
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(reps):
+                work()
+            runs.append((time.perf_counter() - start) / reps * 1e6)
+        return round(statistics.median(runs), 1)
+
+    hidden, visible, source = torch.rand(BATCH, HIDDEN), torch.rand(BATCH, 784), FastRandom(0)
+    report(part="profile", steps=steps, **{
+        "bernoulli_hidden_torch_us": microseconds(lambda: bernoulli(hidden, None)),
+        "bernoulli_hidden_sfc64_us": microseconds(lambda: bernoulli(hidden, source)),
+        "bernoulli_visible_torch_us": microseconds(lambda: bernoulli(visible, None)),
+        "bernoulli_visible_sfc64_us": microseconds(lambda: bernoulli(visible, source)),
+    })
+
+
 def test_log_likelihood(rbm: RBM, test: torch.Tensor, base: torch.Tensor, betas: int, chains: int) -> dict:
     start = time.perf_counter()
     estimate = ais_log_partition(rbm, betas=betas, chains=chains, base_bias=base, generator=torch.Generator().manual_seed(0))
@@ -210,7 +252,7 @@ def grids(rbm: RBM | None, dbn_epochs: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["speed", "quality", "grids", "all"], default="all")
+    parser.add_argument("--part", choices=["speed", "profile", "quality", "grids", "all"], default="all")
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per contestant (speed)")
     parser.add_argument("--seconds", type=float, default=60, help="training budget per model (quality)")
     parser.add_argument("--ais-betas", type=int, default=10_000)
@@ -220,6 +262,8 @@ def main() -> None:
     with torch.no_grad():
         if args.part in ("speed", "all"):
             speed(args.epochs)
+        if args.part == "profile":
+            profile_step()
         rbm = quality(args.seconds, args.ais_betas, args.ais_chains) if args.part in ("quality", "all") else None
         if args.part in ("grids", "all"):
             grids(rbm, args.dbn_epochs)
