@@ -15,8 +15,10 @@ Every part runs its contestants one after the other, never at the same time.
   test images (binarised at 0.5) by the same AIS code for both models.
 - profile (not in all): torch.profiler's per-op table of 100 ``train_step`` calls, and
   micro-timings of Bernoulli sampling with torch's generator and with numpy's SFC64.
-- grids: a sample grid of the quality run's RBM, and a class-conditional grid of a DBN
-  trained with ``train-dbn`` on 1,000 images per class.
+- grids: a sample grid of the quality run's RBM; class-conditional grids of an RBM and a DBN
+  trained with ``train-rbm`` / ``train-dbn`` on 1,000 images per class, and the class
+  fidelity of their samples (a judge CNN's accuracy on them), with and without the chain
+  start at the class's mean image and the learning-rate decay.
 
 Prints one JSON line per result; the PNGs go to docs/images/.
 """
@@ -32,10 +34,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import DOCS, fashion_folder, load_split
+from common import CLASS_NAMES, DOCS, fashion_folder, load_split
 
 from ganaug_cli.config import RbmConfig
 from ganaug_cli.imaging import save_grid
+from ganaug_cli.metrics.classifier import predict, train_classifier
 from ganaug_cli.metrics.ais import ais_log_partition, base_rates
 from ganaug_cli.metrics.likelihood import log_likelihood
 from ganaug_cli.models.rbm import RBM
@@ -190,19 +193,31 @@ def quality(seconds: float, betas: int, chains: int) -> RBM:
     per_epoch = math.ceil(n / BATCH)
     labels = torch.zeros(n, dtype=torch.long)
 
-    torch.manual_seed(0)
-    trainer = ganaug_trainer(images)  # the schema's defaults
     stored = images.reshape(-1, 1, 28, 28)
     plan = BatchPlan(labels, BATCH, 0, False)
-    step, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        index = plan.indices(step)
-        float(trainer.train_step(stored[index].float() / 255, labels[index])["recon_error"])
-        step += 1
+
+    def train_steps(trainer: RbmTrainer, steps: int, budget: float) -> int:
+        step, start = 0, time.perf_counter()
+        while step < steps and time.perf_counter() - start < budget:
+            index = plan.indices(step)
+            float(trainer.train_step(stored[index].float() / 255, labels[index])["recon_error"])
+            step += 1
+        return step
+
+    # Like sklearn below, ganaug plans as many epochs as a one-epoch probe says fit in the
+    # budget: its learning rate decays to 0 over the planned epochs.
+    probe = time.perf_counter()
+    train_steps(ganaug_trainer(images), per_epoch, math.inf)
+    planned = max(1, int(seconds / (time.perf_counter() - probe)))
+    torch.manual_seed(0)
+    trainer = ganaug_trainer(images, epochs=planned)  # otherwise the schema's defaults
+    start = time.perf_counter()
+    step = train_steps(trainer, planned * per_epoch, seconds)
     ganaug_time = time.perf_counter() - start
     ours = report(part="quality", model="ganaug", train_s=round(ganaug_time, 1), epochs=round(step / per_epoch, 2),
-                  recipe=trainer.config.train.model_dump(include={"method", "k", "lr", "momentum_start", "momentum_end",
-                                                                 "momentum_switch_epoch", "weight_decay"}),
+                  planned_epochs=planned,
+                  recipe=trainer.config.train.model_dump(include={"method", "k", "lr", "lr_decay", "momentum_start",
+                                                                 "momentum_end", "momentum_switch_epoch", "weight_decay"}),
                   **test_log_likelihood(trainer.rbm, test, base, betas, chains))
 
     data = (images.float() / 255).numpy()
@@ -223,31 +238,60 @@ def quality(seconds: float, betas: int, chains: int) -> RBM:
     return trainer.rbm
 
 
-def grids(rbm: RBM | None, dbn_epochs: int) -> None:
+def fidelity_judge() -> torch.nn.Module:
+    """A small CNN trained on the last 10k training images (the folders below use the first ones)."""
+    images, labels = load_split("train")
+    with torch.enable_grad():
+        return train_classifier(torch.from_numpy(images[-10_000:].copy())[:, None],
+                                torch.from_numpy(labels[-10_000:].astype(np.int64)), 10, epochs=5)
+
+
+def class_fidelity(judge, images: torch.Tensor, names: list[str], labels: torch.Tensor) -> float:
+    truth = torch.tensor([CLASS_NAMES.index(names[i]) for i in labels])
+    return float((predict(judge, images).argmax(1) == truth).float().mean())
+
+
+def grids(rbm: RBM | None, epochs: int, per_class: int) -> None:
+    """Sample grids, and how well ``sample --class`` controls the class of RBM and DBN samples.
+
+    Both families train with their defaults (labels in the visible or top layer, binarised at
+    0.5) on 1,000 images per class; each model is then sampled the old way too (chains from
+    uniform noise, and a constant learning rate), to show what the chain start and decay do.
+    """
     IMAGES.mkdir(parents=True, exist_ok=True)
     if rbm is not None:
         save_grid(rbm.sample(64, None, torch.Generator().manual_seed(0)), IMAGES / "rbm-samples.png", nrow=8)
         save_grid(rbm.filters(64), IMAGES / "rbm-filters.png", nrow=8)
-    from ganaug_cli.sampling import load_sampling_model
     from ganaug_cli.runs import latest_checkpoint
+    from ganaug_cli.sampling import load_sampling_model
     from ganaug_cli.training.session import train_family
 
-    work = Path(tempfile.mkdtemp(prefix="ganaug-dbn-"))
+    work = Path(tempfile.mkdtemp(prefix="ganaug-classes-"))
     os.environ["GANAUG_CACHE_DIR"] = str(work / "cache")
     folder = fashion_folder(work / "fmnist-10k", per_class=1000)
-    start = time.perf_counter()
-    flags = {"data.path": ("--data", str(folder)), "train.epochs": ("--epochs", dbn_epochs), "train.seed": ("--seed", 0),
-             "train.device": ("--device", "cpu")}
-    run = train_family("dbn", flags=flags, sets=["model.binarize=threshold"], out=work / "dbn-run")
-    trained = time.perf_counter() - start
-    loaded = load_sampling_model(latest_checkpoint(run), torch.device("cpu"))
-    labels = torch.arange(10).repeat_interleave(10)
-    start = time.perf_counter()
-    images = loaded.model.sample(100, labels, torch.Generator().manual_seed(0))
-    save_grid(images, IMAGES / "dbn-classes.png", nrow=10)
-    report(part="grids", dbn_layers=loaded.model.args["layers"], dbn_epochs_per_layer=dbn_epochs,
-           dbn_train_s=round(trained, 1), dbn_sample_100_s=round(time.perf_counter() - start, 1),
-           classes=loaded.class_names)
+    judge = fidelity_judge()
+    labels = torch.arange(10).repeat_interleave(per_class)
+    for family in ("rbm", "dbn"):
+        for decay in ("linear", "none"):
+            start = time.perf_counter()
+            flags = {"data.path": ("--data", str(folder)), "train.epochs": ("--epochs", epochs),
+                     "train.seed": ("--seed", 0), "train.device": ("--device", "cpu")}
+            sets = ["model.binarize=threshold", f"train.lr_decay={decay}"]
+            run = train_family(family, flags=flags, sets=sets, out=work / f"{family}-{decay}")
+            trained = time.perf_counter() - start
+            loaded = load_sampling_model(latest_checkpoint(run), torch.device("cpu"))
+            top = loaded.model.rbms[-1] if family == "dbn" else loaded.model
+            for chain_start in ("class mean", "uniform noise"):
+                if chain_start == "uniform noise":
+                    top.start_mean.copy_(top._uniform_start())
+                start = time.perf_counter()
+                images = loaded.model.sample(len(labels), labels, torch.Generator().manual_seed(0))
+                if decay == "linear" and chain_start == "class mean":
+                    save_grid(images[:: per_class // 10], IMAGES / f"{family}-classes.png", nrow=10)
+                report(part="grids", family=family, lr_decay=decay, chain_start=chain_start, epochs=epochs,
+                       train_s=round(trained, 1), sample_s=round(time.perf_counter() - start, 1),
+                       burn_in=top.args["burn_in"],
+                       class_fidelity=round(class_fidelity(judge, images, loaded.class_names, labels), 3))
 
 
 def main() -> None:
@@ -257,7 +301,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60, help="training budget per model (quality)")
     parser.add_argument("--ais-betas", type=int, default=10_000)
     parser.add_argument("--ais-chains", type=int, default=100)
-    parser.add_argument("--dbn-epochs", type=int, default=5, help="epochs per DBN layer (grids)")
+    parser.add_argument("--class-epochs", type=int, default=20, help="epochs (per layer for the DBN) of the grids part's models")
+    parser.add_argument("--per-class", type=int, default=50, help="samples per class scored for class fidelity (grids)")
     args = parser.parse_args()
     with torch.no_grad():
         if args.part in ("speed", "all"):
@@ -266,7 +311,7 @@ def main() -> None:
             profile_step()
         rbm = quality(args.seconds, args.ais_betas, args.ais_chains) if args.part in ("quality", "all") else None
         if args.part in ("grids", "all"):
-            grids(rbm, args.dbn_epochs)
+            grids(rbm, args.class_epochs, args.per_class)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,12 @@ import torch.nn.functional as F
 from PIL import Image
 
 from conftest import save_gray, save_rgb
+from ganaug_cli.config import RbmConfig
 from ganaug_cli.metrics.ais import ais_log_partition, exact_log_partition
 from ganaug_cli.metrics.likelihood import pseudo_log_likelihood
 from ganaug_cli.models.rbm import RBM
 from ganaug_cli.runs import checkpoints, load_checkpoint
+from ganaug_cli.training.rbm import rate_at
 
 TINY_RBM = [
     "--device", "cpu",
@@ -63,7 +65,8 @@ def small_rbm(classes: int = 0, seed: int = 0) -> RBM:
 def test_cd_and_pcd_reduce_the_reconstruction_error_on_a_tiny_folder(cli, tmp_path, method):
     data = two_tone_folder(tmp_path / "data", per_class=16)
     run = train(cli, data, "--epochs", "20", "--seed", "0", "--set", f"train.method={method}",
-                "--set", "model.labels=false", "--set", "eval.val_fraction=0", "--set", "train.lr=0.1")
+                "--set", "model.labels=false", "--set", "eval.val_fraction=0", "--set", "train.lr=0.1",
+                "--set", "train.lr_decay=none")
     errors = [m["train_recon_error"] for m in epoch_lines(run)]
     assert len(errors) == 20
     assert errors[-1] < 0.75 * errors[0]
@@ -135,6 +138,45 @@ def test_sampling_a_class_clamps_its_label_units():
     assert on.shape == (200, 1, 2, 2) and on.mean() > 0.8 and off.mean() < 0.2
 
 
+def copying_rbm(classes: int) -> RBM:
+    """Two hidden units that copy two image units up and back, so a sample shows its chain's start."""
+    rbm = RBM([2], 2, "bernoulli", False, classes, burn_in=1, thinning=1, images_per_chain=1)
+    rbm.W[:2, :2] = 20 * torch.eye(2)
+    rbm.b_h[:], rbm.b_v[:2] = -10.0, -10.0
+    return rbm
+
+
+def test_sampling_chains_start_at_the_mean_image_of_the_clamped_class():
+    rbm = copying_rbm(classes=3)
+    units = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    rbm.fit_start(units, torch.tensor([0, 0, 1]))
+    # Class 2 has no training rows: it starts from the mean of all rows.
+    assert torch.allclose(rbm.start_mean, torch.tensor([[1.0, 0.0], [0.0, 1.0], [2 / 3, 1 / 3]]))
+    labels = torch.tensor([0] * 100 + [1] * 100)
+    images = rbm.sample(200, labels, torch.Generator().manual_seed(0)).flatten(1)
+    assert images[:100, 0].mean() > 0.99 and images[:100, 1].mean() < 0.01
+    assert images[100:, 0].mean() < 0.01 and images[100:, 1].mean() > 0.99
+
+
+def test_a_checkpoint_from_before_chain_starts_existed_samples_from_uniform_noise():
+    saved = copying_rbm(classes=0).state_dict()
+    del saved["start_mean"]
+    rbm = copying_rbm(classes=0)
+    rbm.start_mean.fill_(1.0)
+    rbm.load_state_dict(saved)
+    assert torch.equal(rbm.start_mean, torch.full((1, 2), 0.5))
+    images = rbm.sample(400, None, torch.Generator().manual_seed(0))
+    assert 0.4 < images.mean() < 0.6
+
+
+def test_the_learning_rate_falls_linearly_to_zero_over_the_planned_updates():
+    decaying = RbmConfig.model_validate({}).train
+    assert [rate_at(decaying, u, 4) for u in range(4)] == pytest.approx([0.05, 0.0375, 0.025, 0.0125])
+    assert rate_at(decaying, 3, math.inf) == 0.05  # no planned end: no decay
+    constant = RbmConfig.model_validate({"train": {"lr_decay": "none"}}).train
+    assert rate_at(constant, 3, 4) == 0.05
+
+
 @pytest.mark.parametrize("learn_variance", [False, True])
 def test_a_gaussian_visible_rbm_learns_the_colours_of_rgb_classes(cli, tmp_path, learn_variance):
     data = tmp_path / "data"
@@ -188,8 +230,9 @@ def test_a_resumed_run_ends_exactly_where_a_straight_run_ends(cli, tmp_path):
     data = two_tone_folder(tmp_path / "data")
     common = ["--seed", "3", "--set", "model.binarize=stochastic", "--set", "train.momentum_switch_epoch=1"]
     straight = train(cli, data, "--epochs", "2", "--out", tmp_path / "straight", *common)
-    first = train(cli, data, "--epochs", "1", "--out", tmp_path / "resumed", *common)
-    code, _, err = cli("train-rbm", "--resume", first, "--epochs", "2", "--quiet")
+    # Cut after the first of 4 steps per epoch: the rate's decay follows the 2 planned epochs in both.
+    first = train(cli, data, "--epochs", "2", "--steps", "4", "--out", tmp_path / "resumed", *common)
+    code, _, err = cli("train-rbm", "--resume", first, "--steps", "8", "--quiet")
     assert code == 0, err
     assert_same_state(straight, first)
     drop = ("time", "images_per_s")  # the first part also ran AIS at its own last epoch

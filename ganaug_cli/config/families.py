@@ -110,6 +110,11 @@ class RbmTrainConfig(TrainConfig):
     lr: float | Literal["auto"] = Field(
         "auto", description="learning rate; auto = 0.05 for bernoulli visibles, 0.001 for gaussian"
     )
+    # Tieleman (2008) decays PCD's rate to 0: with a fixed rate the final model keeps modes its
+    # fast-moving chains escaped, and sampling from noise falls into them (docs/benchmarks.md).
+    lr_decay: Literal["none", "linear"] = Field(
+        "linear", description="linear: the rate falls to 0 over the planned epochs (per layer in a DBN; --steps when epochs is null)"
+    )
     # Hinton's guide uses momentum 0.5 -> 0.9 and weight decay 1e-4 with CD; with PCD both
     # lowered held-out likelihood on Fashion-MNIST (docs/benchmarks.md), so they start off.
     momentum_start: float = Field(0.0, ge=0, lt=1, description="momentum until the switch epoch (cd: try 0.5)")

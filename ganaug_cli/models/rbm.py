@@ -76,6 +76,33 @@ class RBM(GenerativeModel):
             # Pixel statistics of the training data: the model sees (x - mean) / std.
             self.register_buffer("pixel_mean", torch.zeros(self.pixels))
             self.register_buffer("pixel_std", torch.ones(self.pixels))
+        # Where sampling chains start: noise around the training data's mean image units, one row
+        # per class (one row without label units). Chains started from uniform noise fall into
+        # the spurious modes a PCD-trained RBM keeps, whatever label is clamped (docs/benchmarks.md).
+        self.register_buffer("start_mean", self._uniform_start())
+
+    def _uniform_start(self) -> torch.Tensor:
+        rows = max(self.num_classes, 1)
+        return torch.full((rows, self.pixels), 0.0 if self.gaussian else 0.5)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Checkpoints written before start_mean existed keep sampling from uniform noise.
+        state_dict.setdefault(prefix + "start_mean", self._uniform_start())
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    @torch.no_grad()
+    def fit_start(self, units: torch.Tensor, labels: torch.Tensor) -> None:
+        """Set the chains' start to the mean image units (model scale) of ``units`` per class;
+        a class without rows gets the mean of all rows."""
+        overall = units.mean(0)
+        if self.start_mean.shape[0] == 1:
+            self.start_mean.copy_(overall[None])
+            return
+        one_hot = F.one_hot(labels.to(units.device), self.start_mean.shape[0]).to(units.dtype)
+        counts = one_hot.sum(0)
+        means = (one_hot.t() @ units) / counts.clamp_min(1)[:, None]
+        means[counts == 0] = overall
+        self.start_mean.copy_(means)
 
     # -- the pieces of the energy ---------------------------------------------------------
 
@@ -156,7 +183,8 @@ class RBM(GenerativeModel):
 
     @torch.no_grad()
     def gibbs_chain(self, n: int, labels: torch.Tensor | None, generator: Source) -> torch.Tensor:
-        """Visible means of the image units from chains started at noise (burn-in, then thinning).
+        """Visible means of the image units from chains started at noise around the class's
+        mean image (burn-in, then thinning).
 
         Each chain gives ``images_per_chain`` images; the images of one chain share
         the label asked for its first image.
@@ -164,17 +192,15 @@ class RBM(GenerativeModel):
         per_chain, thinning = self.args["images_per_chain"], self.args["thinning"]
         chains = math.ceil(n / per_chain)
         device = self.W.device
-        if self.gaussian:
-            v = normal(torch.empty(chains, self.pixels, device=device), generator)
-        else:
-            v = bernoulli(torch.full((chains, self.pixels), 0.5, device=device), generator=generator)
-        clamp = None
+        clamp, start = None, torch.zeros(chains, dtype=torch.long, device=device)
         if self.num_classes:
             if labels is not None:
-                clamp = labels.to(device)[::per_chain][:chains]
-                start = clamp
+                clamp = start = labels.to(device)[::per_chain][:chains]
             else:
                 start = randint(self.num_classes, chains, device, generator)
+        mean = self.start_mean[start]
+        v = mean + normal(mean, generator) if self.gaussian else bernoulli(mean, generator=generator)
+        if self.num_classes:
             v = torch.cat([v, F.one_hot(start, self.num_classes).to(v.dtype)], dim=1)
         first = max(self.args["burn_in"], 1)
         kept = []

@@ -21,6 +21,7 @@ from ganaug_cli.training.rbm import (
     init_weights,
     label_units,
     momentum_at,
+    rate_at,
     split_validation,
 )
 
@@ -44,6 +45,8 @@ class DbnTrainer(Trainer):
         self.recon = TrainingRecon()
         self.steps_per_epoch = 1
         self.held_out: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.training_images: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.started_layer = 0  # the highest layer whose chain start is fitted to its data
 
     @property
     def sampling_model(self) -> DBN:
@@ -58,10 +61,20 @@ class DbnTrainer(Trainer):
     def hold_out(self, images, labels):
         train, val = split_validation(images.shape[0], self.config.eval.val_fraction)
         self.steps_per_epoch = math.ceil(len(train) / self.config.train.batch_size)
-        self.visible.fit(images[train], fresh=self.updates == 0)
+        self.visible.fit(images[train], labels[train], fresh=self.updates == 0)
+        self.training_images, self.started_layer = (images[train], labels[train]), 0
         if len(val):
             self.held_out = images[val].to(self.device), labels[val].to(self.device)
         return images[train], labels[train]
+
+    @torch.no_grad()
+    def _fit_start(self, layer: int) -> None:
+        """Start the layer's sampling chains at its data's class means. The layers below are
+        final once it trains, and the up-pass uses probabilities, so a resumed run gets the same."""
+        images, labels = self.training_images
+        units = self.dbn.up(self.visible.evaluation(images.to(self.device)), layer)
+        self.dbn.rbms[layer].fit_start(units, labels)
+        self.started_layer = layer
 
     def _layer_data(self, image_units: torch.Tensor, labels: torch.Tensor, layer: int, sample: bool) -> torch.Tensor:
         v = self.dbn.up(image_units, layer, sample)
@@ -70,10 +83,15 @@ class DbnTrainer(Trainer):
     def train_step(self, images, labels):
         cfg = self.config.train
         layer = self.layer_at(self.updates)
+        if layer > self.started_layer:
+            self._fit_start(layer)
         with torch.no_grad():
             v = self._layer_data(self.visible.images(images), labels, layer, cfg.up_pass == "samples")
-        epoch_in_layer = (self.updates // self.steps_per_epoch) % cfg.epochs
-        measured = self.learners[layer].update(v, momentum_at(cfg, epoch_in_layer), self.recon.due(self.updates))
+        per_layer = self.steps_per_epoch * cfg.epochs
+        update_in_layer = self.updates - layer * per_layer
+        rate = rate_at(cfg, update_in_layer, per_layer)
+        momentum = momentum_at(cfg, update_in_layer // self.steps_per_epoch)
+        measured = self.learners[layer].update(v, rate, momentum, self.recon.due(self.updates))
         self.updates += 1
         return self.recon.step(measured)
 

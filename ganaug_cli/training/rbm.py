@@ -65,22 +65,25 @@ class VisibleData:
         generator = torch.Generator(images.device).manual_seed(SPLIT_SEED)
         return self.images(images.float() / 255, generator, evaluation=True)
 
-    def fit(self, images: torch.Tensor, fresh: bool) -> torch.Tensor:
-        """Data statistics from the training images; a fresh model also gets data-based biases.
+    def fit(self, images: torch.Tensor, labels: torch.Tensor, fresh: bool) -> torch.Tensor:
+        """Data statistics from the training images: where sampling chains start, and for a fresh
+        model data-based biases (Gaussian: the pixel standardisation).
 
         Returns the base rates that start the AIS chains.
         """
         rbm = self.rbm
-        x = images.float().flatten(1) / 255
+        if rbm.gaussian and fresh:
+            x = images.float().flatten(1) / 255
+            rbm.pixel_mean.copy_(x.mean(0))
+            rbm.pixel_std.copy_(x.std(0).clamp_min(0.02))  # flat pixels would divide by 0
+        units = self.evaluation(images.to(rbm.start_mean.device)).flatten(1)
+        rbm.fit_start(units, labels)
         if rbm.gaussian:
-            if fresh:
-                rbm.pixel_mean.copy_(x.mean(0))
-                rbm.pixel_std.copy_(x.std(0).clamp_min(0.02))  # flat pixels would divide by 0
             return torch.zeros(rbm.pixels)
-        rates = base_rates(self.evaluation(images).flatten(1))
+        rates = base_rates(units)
         if fresh:  # Hinton's guide: visible bias = log(p / (1 - p)) of the training data
-            rbm.b_v[: rbm.pixels] = rates.to(rbm.b_v.device)
-        return rates
+            rbm.b_v[: rbm.pixels] = rates
+        return rates.cpu()
 
 
 class RbmLearner:
@@ -95,9 +98,10 @@ class RbmLearner:
         self.parameters = dict(rbm.named_parameters())  # updated in place, so built once
 
     @torch.no_grad()
-    def update(self, v0: torch.Tensor, momentum: float, measure: bool = True) -> torch.Tensor | None:
-        """One update from visible vectors ``v0``; returns the reconstruction error of the
-        batch's first rows when ``measure`` (an extra small product), else None."""
+    def update(self, v0: torch.Tensor, rate: float, momentum: float, measure: bool = True) -> torch.Tensor | None:
+        """One update from visible vectors ``v0`` at learning rate ``rate``; returns the
+        reconstruction error of the batch's first rows when ``measure`` (an extra small
+        product), else None."""
         rbm, cfg = self.rbm, self.train
         n, P = v0.shape[0], rbm.pixels
         s0 = rbm.scale(v0)
@@ -116,17 +120,17 @@ class RbmLearner:
         # All gradients come from the current parameters, so the variance one is taken first.
         learn_variance = rbm.gaussian and rbm.args["learn_variance"]
         variance_grad = self._variance_grad(v0, ph0) - self._variance_grad(vk, phk) if learn_variance else None
-        lr = cfg.lr / n
+        lr = rate / n
         # Momentum SGD on the CD gradient <v h>_data - <v h>_model, with L2 weight decay. Without
         # momentum the velocity is never read again, so the step goes straight into the parameters.
         direct = not (cfg.momentum_start or cfg.momentum_end)
         step = self.parameters if direct else self.velocity
         if direct:  # weight decay folded into the product: W ← (1 - lr·decay)·W + ...
-            rbm.W.addmm_(s0.t(), ph0, beta=1 - cfg.lr * cfg.weight_decay, alpha=lr)
+            rbm.W.addmm_(s0.t(), ph0, beta=1 - rate * cfg.weight_decay, alpha=lr)
         else:
             step["W"].addmm_(s0.t(), ph0, beta=momentum, alpha=lr)
             if cfg.weight_decay:
-                step["W"].add_(rbm.W, alpha=-cfg.lr * cfg.weight_decay)
+                step["W"].add_(rbm.W, alpha=-rate * cfg.weight_decay)
             for name in ("b_v", "b_h", "log_var") if rbm.gaussian else ("b_v", "b_h"):
                 step[name].mul_(momentum)
         step["W"].addmm_(sk.t(), phk, alpha=-lr)
@@ -136,7 +140,7 @@ class RbmLearner:
         step["b_v"].add_(visible_grad, alpha=lr)
         step["b_h"].add_(ph0.sum(0).sub_(phk.sum(0)), alpha=lr)
         if cfg.sparsity_target is not None:
-            self._sparsity(ph0, s0, step)
+            self._sparsity(ph0, s0, step, rate)
         if variance_grad is not None:
             step["log_var"].add_(variance_grad, alpha=lr)
         if not direct:
@@ -154,14 +158,14 @@ class RbmLearner:
             recon = recon * rbm.pixel_std
         return recon.pow(2).mean()
 
-    def _sparsity(self, ph0: torch.Tensor, s0: torch.Tensor, step: dict[str, torch.Tensor]) -> None:
+    def _sparsity(self, ph0: torch.Tensor, s0: torch.Tensor, step: dict[str, torch.Tensor], rate: float) -> None:
         cfg = self.train
         current = ph0.mean(0)
         if self.activity is None:
             self.activity = current.clone()
         else:
             self.activity.mul_(cfg.sparsity_decay).add_(current, alpha=1 - cfg.sparsity_decay)
-        push = (self.activity - cfg.sparsity_target) * (cfg.lr * cfg.sparsity_cost)
+        push = (self.activity - cfg.sparsity_target) * (rate * cfg.sparsity_cost)
         step["b_h"].sub_(push)
         step["W"].sub_(torch.outer(s0.mean(0), push))
 
@@ -203,6 +207,13 @@ def momentum_at(train, epoch: int) -> float:
     return train.momentum_start if epoch < train.momentum_switch_epoch else train.momentum_end
 
 
+def rate_at(train, update: int, planned: float) -> float:
+    """The learning rate of update ``update`` (from 0) of ``planned`` (inf when unknown)."""
+    if train.lr_decay == "none" or planned == math.inf:
+        return train.lr
+    return train.lr * max(0.0, 1 - update / planned)
+
+
 class RbmTrainer(Trainer):
     family = "rbm"
     checkpoint_each_epoch = True
@@ -231,15 +242,20 @@ class RbmTrainer(Trainer):
     def hold_out(self, images, labels):
         train, val = split_validation(images.shape[0], self.config.eval.val_fraction)
         self.steps_per_epoch = math.ceil(len(train) / self.config.train.batch_size)
-        self.base_bias = self.visible.fit(images[train], fresh=self.updates == 0)
+        self.base_bias = self.visible.fit(images[train], labels[train], fresh=self.updates == 0)
         if len(val):
             self.held_out = images[val].to(self.device), labels[val].to(self.device)
         return images[train], labels[train]
 
     def train_step(self, images, labels):
         v = self.visible.with_labels(self.visible.images(images), labels, self.rbm.num_classes)
-        momentum = momentum_at(self.config.train, self.updates // self.steps_per_epoch)
-        measured = self.learner.update(v, momentum, measure=self.recon.due(self.updates))
+        cfg = self.config.train
+        momentum = momentum_at(cfg, self.updates // self.steps_per_epoch)
+        # The planned epochs set the decay; --steps and --max-minutes only cut the run short,
+        # so a cut run resumed to its planned end matches a straight one.
+        planned = cfg.epochs * self.steps_per_epoch if cfg.epochs else cfg.steps or math.inf
+        rate = rate_at(cfg, self.updates, planned)
+        measured = self.learner.update(v, rate, momentum, measure=self.recon.due(self.updates))
         self.updates += 1
         return self.recon.step(measured)
 
