@@ -106,10 +106,11 @@ def speed(epochs: int) -> dict:
         for batch in batches:
             float(trainer.train_step(batch, labels[:BATCH])["recon_error"])
 
-    def loop_epoch():  # the shared loop's hot path: gather uint8 rows of a fresh permutation, convert, step
+    def loop_epoch():  # the shared loop's hot path (training/loop.py): gather uint8 rows, convert, step
         for _ in range(per_epoch):
             index = plan.indices(next(loop_steps))
-            float(trainer.train_step(stored[index].float().div_(255), labels[index])["recon_error"])
+            batch = torch.index_select(stored, 0, index).float().div_(255)
+            float(trainer.train_step(batch, labels[index])["recon_error"])
 
     # The three alternate epoch by epoch, so a busy moment of the machine hits all of them;
     # each is summarised by its median epoch.

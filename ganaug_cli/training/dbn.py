@@ -13,9 +13,9 @@ from ganaug_cli.config import DbnConfig
 from ganaug_cli.metrics.likelihood import reconstruction_error
 from ganaug_cli.models.dbn import DBN
 from ganaug_cli.training.base import DataInfo, Trainer
+from ganaug_cli.training.rbm_learner import RbmLearner
 from ganaug_cli.training.rbm import (
     METRIC_IMAGES,
-    RbmLearner,
     TrainingRecon,
     VisibleData,
     init_weights,

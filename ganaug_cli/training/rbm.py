@@ -9,15 +9,14 @@ import torch.nn.functional as F
 from ganaug_cli.config import RbmConfig
 from ganaug_cli.metrics.ais import ais_log_partition, base_rates
 from ganaug_cli.metrics.likelihood import log_likelihood, pseudo_log_likelihood, reconstruction_error
-from ganaug_cli.models.random_bits import training_random
 from ganaug_cli.models.rbm import RBM, bernoulli
 from ganaug_cli.training.base import DataInfo, Trainer
+from ganaug_cli.training.rbm_learner import RbmLearner
 
 SPLIT_SEED = 1234  # the validation split and evaluation binarisation depend on the data alone
-# The per-step training recon error is a progress signal (the held-out one is measured each
-# epoch): RECON_ROWS rows of every RECON_EVERY-th batch, repeated in between, so it costs almost
-# nothing per step. The last measurement is checkpointed, so a resumed run logs the same values.
-RECON_ROWS = 10
+# The per-step training recon error is measured on every RECON_EVERY-th batch and repeated in
+# between, so it costs almost nothing per step. The last measurement is checkpointed, so a
+# resumed run logs the same values.
 RECON_EVERY = 10
 METRIC_IMAGES = 1000  # without a validation split, metrics use the first training images
 
@@ -84,108 +83,6 @@ class VisibleData:
         if fresh:  # Hinton's guide: visible bias = log(p / (1 - p)) of the training data
             rbm.b_v[: rbm.pixels] = rates
         return rates.cpu()
-
-
-class RbmLearner:
-    """CD-k / PCD-k updates of one RBM; its velocities and persistent chains are checkpointed."""
-
-    def __init__(self, rbm: RBM, train):
-        self.rbm, self.train = rbm, train
-        self.velocity = {name: torch.zeros_like(p) for name, p in rbm.named_parameters()}
-        self.chain: torch.Tensor | None = None  # pcd: hidden states of the persistent chains
-        self.activity: torch.Tensor | None = None  # running mean hidden probability (sparsity)
-        self.random = training_random(rbm.W.device)
-        self.parameters = dict(rbm.named_parameters())  # updated in place, so built once
-
-    @torch.no_grad()
-    def update(self, v0: torch.Tensor, rate: float, momentum: float, measure: bool = True) -> torch.Tensor | None:
-        """One update from visible vectors ``v0`` at learning rate ``rate``; returns the
-        reconstruction error of the batch's first rows when ``measure`` (an extra small
-        product), else None."""
-        rbm, cfg = self.rbm, self.train
-        n, P = v0.shape[0], rbm.pixels
-        s0 = rbm.scale(v0)
-        ph0 = torch.addmm(rbm.b_h, s0, rbm.W).sigmoid_()
-        persistent = cfg.method == "pcd" and self.chain is not None and self.chain.shape[0] == n
-        h = self.chain if persistent else bernoulli(ph0, self.random)
-        for step in range(cfg.k):
-            vk, _ = rbm.sample_visible(h, self.random)
-            sk = rbm.scale(vk)
-            phk = torch.addmm(rbm.b_h, sk, rbm.W).sigmoid_()
-            if step < cfg.k - 1 or cfg.method == "pcd":
-                h = bernoulli(phk, self.random)
-        if cfg.method == "pcd":
-            self.chain = h
-        recon = self.reconstruction_error(v0, ph0) if measure else None
-        # All gradients come from the current parameters, so the variance one is taken first.
-        learn_variance = rbm.gaussian and rbm.args["learn_variance"]
-        variance_grad = self._variance_grad(v0, ph0) - self._variance_grad(vk, phk) if learn_variance else None
-        lr = rate / n
-        # Momentum SGD on the CD gradient <v h>_data - <v h>_model, with L2 weight decay. Without
-        # momentum the velocity is never read again, so the step goes straight into the parameters.
-        direct = not (cfg.momentum_start or cfg.momentum_end)
-        step = self.parameters if direct else self.velocity
-        if direct:  # weight decay folded into the product: W ← (1 - lr·decay)·W + ...
-            rbm.W.addmm_(s0.t(), ph0, beta=1 - rate * cfg.weight_decay, alpha=lr)
-        else:
-            step["W"].addmm_(s0.t(), ph0, beta=momentum, alpha=lr)
-            if cfg.weight_decay:
-                step["W"].add_(rbm.W, alpha=-rate * cfg.weight_decay)
-            for name in ("b_v", "b_h", "log_var") if rbm.gaussian else ("b_v", "b_h"):
-                step[name].mul_(momentum)
-        step["W"].addmm_(sk.t(), phk, alpha=-lr)
-        visible_grad = v0.sum(0).sub_(vk.sum(0))
-        if rbm.gaussian:
-            visible_grad[:P] /= rbm.log_var.exp()
-        step["b_v"].add_(visible_grad, alpha=lr)
-        step["b_h"].add_(ph0.sum(0).sub_(phk.sum(0)), alpha=lr)
-        if cfg.sparsity_target is not None:
-            self._sparsity(ph0, s0, step, rate)
-        if variance_grad is not None:
-            step["log_var"].add_(variance_grad, alpha=lr)
-        if not direct:
-            for name, p in self.parameters.items():
-                p.add_(step[name])
-        if rbm.gaussian:
-            rbm.log_var.clamp_(-4.6, 2.0)  # σ in [0.1, 2.7]: a collapsing variance blows the energy up
-        return recon
-
-    def reconstruction_error(self, v0: torch.Tensor, ph0: torch.Tensor) -> torch.Tensor:
-        """Mean squared error of the image units of the first RECON_ROWS rows, in pixel units."""
-        rbm, rows, P = self.rbm, min(v0.shape[0], RECON_ROWS), self.rbm.pixels
-        recon = rbm.visible_mean(ph0[:rows])[:, :P] - v0[:rows, :P]
-        if rbm.gaussian:
-            recon = recon * rbm.pixel_std
-        return recon.pow(2).mean()
-
-    def _sparsity(self, ph0: torch.Tensor, s0: torch.Tensor, step: dict[str, torch.Tensor], rate: float) -> None:
-        cfg = self.train
-        current = ph0.mean(0)
-        if self.activity is None:
-            self.activity = current.clone()
-        else:
-            self.activity.mul_(cfg.sparsity_decay).add_(current, alpha=1 - cfg.sparsity_decay)
-        push = (self.activity - cfg.sparsity_target) * (rate * cfg.sparsity_cost)
-        step["b_h"].sub_(push)
-        step["W"].sub_(torch.outer(s0.mean(0), push))
-
-    def _variance_grad(self, v: torch.Tensor, ph: torch.Tensor) -> torch.Tensor:
-        """Σ over rows of -∂E/∂log σ² for the image units (Cho et al. 2011)."""
-        rbm, P = self.rbm, self.rbm.pixels
-        image, sigma = v[:, :P], rbm.sigma()
-        top = ph @ rbm.W[:P].t()
-        return ((image - rbm.b_v[:P]) ** 2 / (2 * sigma**2) - 0.5 * image / sigma * top).sum(0)
-
-    def state_dict(self) -> dict:
-        random = self.random.state_dict() if self.random is not None else None
-        return {"velocity": self.velocity, "chain": self.chain, "activity": self.activity, "random": random}
-
-    def load_state_dict(self, state: dict, device: torch.device) -> None:
-        self.velocity = {k: v.to(device) for k, v in state["velocity"].items()}
-        self.chain = state["chain"].to(device) if state["chain"] is not None else None
-        self.activity = state["activity"].to(device) if state["activity"] is not None else None
-        if self.random is not None and state.get("random") is not None:
-            self.random.load_state_dict(state["random"])
 
 
 class TrainingRecon:
