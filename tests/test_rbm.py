@@ -17,6 +17,7 @@ from ganaug_cli.metrics.likelihood import pseudo_log_likelihood
 from ganaug_cli.models.rbm import RBM
 from ganaug_cli.runs import checkpoints, load_checkpoint
 from ganaug_cli.training.rbm import rate_at
+from ganaug_cli.training.rbm_learner import RbmLearner
 
 TINY_RBM = [
     "--device", "cpu",
@@ -136,6 +137,32 @@ def test_sampling_a_class_clamps_its_label_units():
     on = rbm.sample(200, torch.zeros(200, dtype=torch.long), torch.Generator().manual_seed(0))
     off = rbm.sample(200, torch.ones(200, dtype=torch.long), torch.Generator().manual_seed(0))
     assert on.shape == (200, 1, 2, 2) and on.mean() > 0.8 and off.mean() < 0.2
+
+
+def test_the_packed_update_is_the_cd_gradient_with_momentum_and_weight_decay_on_the_weights_only():
+    torch.manual_seed(0)
+    rbm = RBM([6], 4, "bernoulli", False, 2, burn_in=1, thinning=1, images_per_chain=1)
+    for p in (rbm.W, rbm.b_v, rbm.b_h):
+        p.normal_(0, 0.5)
+    train = RbmConfig.model_validate(
+        {"train": {"method": "cd", "lr": 0.1, "momentum_start": 0.5, "momentum_end": 0.5, "weight_decay": 0.01}}
+    ).train
+    learner = RbmLearner(rbm, train)
+    assert rbm.W.data_ptr() == learner.packed.data_ptr()  # the model's parameters are views of the packed matrix
+    v0 = torch.cat([(torch.rand(5, 6) > 0.5).float(), F.one_hot(torch.tensor([0, 1, 1, 0, 1]), 2).float()], 1)
+    velocity = {k: torch.zeros_like(p) for k, p in learner.parameters.items()}
+    for _ in range(2):
+        before = {k: p.clone() for k, p in learner.parameters.items()}
+        learner.update(v0, rate=0.1, momentum=0.5, measure=False)
+        b = learner.buffers
+        vk, ph0, phk = b.model[:, :8], b.ph0, -b.phk
+        assert set(vk[:, 6:].sum(1).tolist()) == {1.0}  # one label unit on per row
+        lr = 0.1 / 5
+        velocity["W"] = 0.5 * velocity["W"] + lr * (v0.t() @ ph0 - vk.t() @ phk) - 0.1 * 0.01 * before["W"]
+        velocity["b_v"] = 0.5 * velocity["b_v"] + lr * (v0.sum(0) - vk.sum(0))
+        velocity["b_h"] = 0.5 * velocity["b_h"] + lr * (ph0.sum(0) - phk.sum(0))
+        for name, p in learner.parameters.items():
+            assert torch.allclose(p, before[name] + velocity[name], atol=1e-6), name
 
 
 def copying_rbm(classes: int) -> RBM:
