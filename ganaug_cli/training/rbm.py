@@ -1,5 +1,5 @@
-"""RBM training: CD-k or persistent CD-k with momentum, weight decay and an optional sparsity
-target (Hinton's practical guide), plus per-epoch reconstruction error, pseudo-likelihood and AIS."""
+"""RBM training: images to visible units, the learning-rate and momentum schedules, and the
+per-epoch reconstruction error, pseudo-likelihood and AIS; the update rule is in rbm_learner."""
 
 import math
 
