@@ -284,7 +284,7 @@ def grids(rbm: RBM | None, epochs: int, per_class: int) -> None:
             top = loaded.model.rbms[-1] if family == "dbn" else loaded.model
             for chain_start in ("class mean", "uniform noise"):
                 if chain_start == "uniform noise":
-                    top.start_mean.copy_(top._uniform_start())
+                    top.start_mean.copy_(top.uniform_start())
                 start = time.perf_counter()
                 images = loaded.model.sample(len(labels), labels, torch.Generator().manual_seed(0))
                 if decay == "linear" and chain_start == "class mean":

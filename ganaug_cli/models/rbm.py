@@ -82,15 +82,16 @@ class RBM(GenerativeModel):
         # Where sampling chains start: noise around the training data's mean image units, one row
         # per class (one row without label units). Chains started from uniform noise fall into
         # the spurious modes a PCD-trained RBM keeps, whatever label is clamped (docs/benchmarks.md).
-        self.register_buffer("start_mean", self._uniform_start())
+        self.register_buffer("start_mean", self.uniform_start())
 
-    def _uniform_start(self) -> torch.Tensor:
+    def uniform_start(self) -> torch.Tensor:
+        """The chain start of an RBM that has not seen data: uniform noise (Gaussian: N(0, 1))."""
         rows = max(self.num_classes, 1)
         return torch.full((rows, self.pixels), 0.0 if self.gaussian else 0.5)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # Checkpoints written before start_mean existed keep sampling from uniform noise.
-        state_dict.setdefault(prefix + "start_mean", self._uniform_start())
+        state_dict.setdefault(prefix + "start_mean", self.uniform_start())
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @torch.no_grad()

@@ -81,14 +81,15 @@ class RbmLearner:
         rbm, cfg, n = self.rbm, self.train, v0.shape[0]
         if self.buffers is None or self.buffers.chain.shape[0] != n:
             self.buffers = StepBuffers(n, self.packed)
+            if self.chain is not None and self.chain.shape[0] == n:  # chains loaded from a checkpoint
+                self.buffers.hidden_states.copy_(self.chain)
+                self.chain = self.buffers.hidden_states
         b = self.buffers
         b.data_units.copy_(v0)
         ph0, phk = torch.mm(b.data, b.up, out=b.ph0).sigmoid_(), b.phk
         persistent = cfg.method == "pcd" and self.chain is not None and self.chain.shape[0] == n
         if not persistent:
             bernoulli(ph0, self.random, out=b.hidden_states, scratch=b.threshold)
-        elif self.chain.data_ptr() != b.chain.data_ptr():  # chains loaded from a checkpoint
-            b.hidden_states.copy_(self.chain)
         for step in range(cfg.k):
             self._sample_visible(torch.mm(b.chain, b.down, out=b.logits), b.model)
             torch.mm(b.model, b.up, out=phk).sigmoid_()
@@ -205,6 +206,7 @@ class RbmLearner:
         return {"velocity": self.velocity, "chain": self.chain, "activity": self.activity, "random": random}
 
     def load_state_dict(self, state: dict, device: torch.device) -> None:
+        self.buffers = None  # rebuilt at the next update, around the loaded chains
         for name, saved in state["velocity"].items():
             self.velocity[name].copy_(saved)  # in place: the packed velocity
         self.chain = state["chain"].to(device) if state["chain"] is not None else None
