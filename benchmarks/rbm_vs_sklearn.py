@@ -13,8 +13,10 @@ Every part runs its contestants one after the other, never at the same time.
 - quality: ganaug's default recipe (PCD-1, lr 0.01, momentum 0.5 -> 0.9, weight decay 2e-4)
   vs sklearn (batch 100, lr 0.05), 60 s of training each; test log-likelihood of the 10k
   test images (binarised at 0.5) by the same AIS code for both models.
-- profile (not in all): torch.profiler's per-op table of 100 ``train_step`` calls, and
-  micro-timings of Bernoulli sampling with torch's generator and with numpy's SFC64.
+- profile (not in all): torch.profiler's per-op table of 100 ``train_step`` calls;
+  micro-timings of Bernoulli sampling with torch's generator and with numpy's SFC64, and of
+  gathering a batch by indexing and by ``index_select``; the step's products on its own
+  buffers against the floor's.
 - grids: a sample grid of the quality run's RBM; class-conditional grids of an RBM and a DBN
   trained with ``train-rbm`` / ``train-dbn`` on 1,000 images per class, and the class
   fidelity of their samples (a judge CNN's accuracy on them), with and without the chain
@@ -168,12 +170,47 @@ def profile_step(steps: int = 100) -> None:
         return round(statistics.median(runs), 1)
 
     hidden, visible, source = torch.rand(BATCH, HIDDEN), torch.rand(BATCH, 784), FastRandom(0)
+    stored, index = images.reshape(-1, 1, 28, 28), torch.randperm(len(images))[:BATCH]
     report(part="profile", steps=steps, **{
         "bernoulli_hidden_torch_us": microseconds(lambda: bernoulli(hidden, None)),
         "bernoulli_hidden_sfc64_us": microseconds(lambda: bernoulli(hidden, source)),
         "bernoulli_visible_torch_us": microseconds(lambda: bernoulli(visible, None)),
         "bernoulli_visible_sfc64_us": microseconds(lambda: bernoulli(visible, source)),
+        "gather_batch_indexing_us": microseconds(lambda: stored[index].float().div_(255)),
+        "gather_batch_index_select_us": microseconds(lambda: torch.index_select(stored, 0, index).float().div_(255)),
+        **products_against_floor(trainer, x),
     })
+
+
+def products_against_floor(trainer: RbmTrainer, x: torch.Tensor, epochs: int = 7) -> dict:
+    """The step's four products on its own buffers (up, down, up, the stacked update) against
+    the floor's five, alternating 100-batch epochs; medians, in ms per batch."""
+    learner, n = trainer.learner, BATCH
+    b, packed = learner.buffers, learner.packed
+    W, v, h = torch.randn(784, HIDDEN) * 0.01, x[:n].clone(), torch.rand(n, HIDDEN)
+    grad = torch.empty(784, HIDDEN)
+
+    def floor():
+        for _ in range(100):
+            torch.mm(v, W), torch.mm(h, W.t()), torch.mm(v, W)
+            torch.mm(v.t(), h, out=grad)
+            grad.addmm_(v.t(), h)
+
+    def step_products():  # alpha is tiny, not 0: BLAS skips the product when alpha is 0
+        for _ in range(100):
+            torch.mm(b.data, b.up, out=b.ph0), torch.mm(b.chain, b.down, out=b.logits)
+            torch.mm(b.model, b.up, out=b.phk)
+            packed.addmm_(b.visible_t, b.hidden, alpha=1e-30)
+
+    times = {"floor": [], "step": []}
+    for _ in range(epochs):
+        for name, run in (("floor", floor), ("step", step_products)):
+            start = time.perf_counter()
+            run()
+            times[name].append((time.perf_counter() - start) * 10)
+    floor_ms, step_ms = statistics.median(times["floor"]), statistics.median(times["step"])
+    return {"floor_products_ms": round(floor_ms, 3), "step_products_ms": round(step_ms, 3),
+            "step_products_vs_floor": round(step_ms / floor_ms, 3)}
 
 
 def test_log_likelihood(rbm: RBM, test: torch.Tensor, base: torch.Tensor, betas: int, chains: int) -> dict:
