@@ -5,7 +5,10 @@ import torch.nn.functional as F
 
 from ganaug_cli.models.rbm import RBM
 
-CHUNK_ELEMENTS = 2**22  # bounds the memory of the N×P×H tensors below
+CHUNK_ELEMENTS = 2**22  # bounds the memory of the N×K×H tensors of log_likelihood
+# The pseudo-likelihood's N×P×H chunks stay small enough for the CPU's caches
+# (benchmarks/rbm_run_time.py times it).
+PLL_CHUNK_ELEMENTS = 2**21
 
 
 @torch.no_grad()
@@ -23,14 +26,18 @@ def pseudo_log_likelihood(rbm: RBM, v: torch.Tensor) -> torch.Tensor:
     Flipping unit i moves the hidden input by ±W_i, so all P flips cost one
     N×P×H pass instead of P free-energy evaluations.
     """
-    P = rbm.pixels
+    P, H = rbm.pixels, rbm.W.shape[1]
     W_image, b_image = rbm.W[:P], rbm.b_v[:P]
-    rows = max(1, CHUNK_ELEMENTS // (P * rbm.W.shape[1]))
+    rows = max(1, PLL_CHUNK_ELEMENTS // (P * H))
+    # One workspace for every chunk: a fresh multi-megabyte tensor per chunk costs more in
+    # page faults (fresh memory from the OS) than the arithmetic on it.
+    workspace, zero = W_image.new_empty(min(rows, len(v)), P, H), W_image.new_zeros(())
     scores = []
     for part in v.split(rows):
         a = rbm.hidden_input(part)
         sign = 1 - 2 * part[:, :P]  # +1 turns a unit on, -1 off
-        flipped = F.softplus(a[:, None, :] + sign[:, :, None] * W_image[None]).sum(2)
+        inputs = torch.addcmul(a[:, None, :], sign[:, :, None], W_image, out=workspace[: len(part)])
+        flipped = torch.logaddexp(inputs, zero, out=inputs).sum(2)  # softplus, in place
         delta_free = -sign * b_image - (flipped - F.softplus(a).sum(1, keepdim=True))  # F(flipped) - F(v)
         scores.append(-F.softplus(-delta_free).sum(1))
     return torch.cat(scores)

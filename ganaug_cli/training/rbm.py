@@ -182,7 +182,7 @@ class RbmTrainer(Trainer):
     def likelihood(self, image_units: torch.Tensor, prefix: str, seed: int) -> dict[str, float]:
         """AIS log Z and the mean log p(v) in nats of ``image_units`` (Gaussian: per [0, 1]-scaled image)."""
         cfg, rbm = self.config.eval, self.rbm
-        generator = torch.Generator(self.device).manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)  # CPU: it seeds a source on the device
         estimate = ais_log_partition(
             rbm, betas=cfg.ais_betas, chains=cfg.ais_chains, base_bias=self.base_bias, generator=generator
         )
