@@ -13,6 +13,7 @@ from PIL import Image
 from conftest import save_gray, save_rgb
 from ganaug_cli.config import RbmConfig
 from ganaug_cli.metrics.ais import ais_log_partition, exact_log_partition
+from ganaug_cli.metrics import likelihood
 from ganaug_cli.metrics.likelihood import pseudo_log_likelihood
 from ganaug_cli.models.rbm import RBM
 from ganaug_cli.runs import checkpoints, load_checkpoint
@@ -92,8 +93,11 @@ def test_label_units_are_summed_out_exactly_and_exact_log_z_matches_enumerating_
     assert exact_log_partition(rbm) == pytest.approx(per_class.double().flatten().logsumexp(0).item(), abs=1e-3)
 
 
-def test_the_pseudo_likelihood_is_the_sum_of_one_bit_conditionals():
+@pytest.mark.parametrize("rows_per_chunk", [2, None])  # 2: chunks of 2, 2 and 1 rows through one workspace
+def test_the_pseudo_likelihood_is_the_sum_of_one_bit_conditionals(monkeypatch, rows_per_chunk):
     rbm = small_rbm()
+    if rows_per_chunk:
+        monkeypatch.setattr(likelihood, "PLL_CHUNK_ELEMENTS", rows_per_chunk * 20 * 12)
     v = torch.bernoulli(torch.full((5, 20), 0.5), generator=torch.Generator().manual_seed(1))
     expected = torch.zeros(5)
     for i in range(20):
