@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ganaug_cli.models.base import GenerativeModel
-from ganaug_cli.models.random_bits import sampling_random
+from ganaug_cli.models.random_bits import Source, sampling_random
 from ganaug_cli.models.rbm import RBM, bernoulli
 
 
@@ -48,12 +48,13 @@ class DBN(GenerativeModel):
             for i in range(len(layers))
         )
 
-    def up(self, v: torch.Tensor, layers: int, sample: bool = False) -> torch.Tensor:
-        """Image units -> the states of layer ``layers`` (0 = the image itself), bottom-up."""
+    def up(self, v: torch.Tensor, layers: int, sample: bool = False, source: Source = None) -> torch.Tensor:
+        """Image units -> the states of layer ``layers`` (0 = the image itself), bottom-up;
+        ``sample``: binary states drawn from ``source`` instead of probabilities."""
         for rbm in self.rbms[:layers]:
             v = torch.sigmoid(rbm.hidden_input(v))
             if sample:
-                v = bernoulli(v)
+                v = bernoulli(v, source)
         return v
 
     @torch.no_grad()

@@ -77,7 +77,7 @@ class DbnTrainer(Trainer):
         self.started_layer = layer
 
     def _layer_data(self, image_units: torch.Tensor, labels: torch.Tensor, layer: int, sample: bool) -> torch.Tensor:
-        v = self.dbn.up(image_units, layer, sample)
+        v = self.dbn.up(image_units, layer, sample, self.learners[layer].random)
         return self.visible.with_labels(v, labels, self.dbn.rbms[layer].num_classes)
 
     def train_step(self, images, labels):
