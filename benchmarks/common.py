@@ -1,7 +1,9 @@
 """Helpers shared by the benchmarks: Fashion-MNIST folders and a markdown results file."""
 
 import re
+import statistics
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -61,3 +63,16 @@ def write_section(name: str, text: str) -> None:
 
 
 __all__ = ["CLASS_NAMES", "DOCS", "ROOT", "fashion_folder", "load_split", "read_class_folder", "resize32", "write_section"]
+
+
+def microseconds(work, reps: int = 400) -> float:
+    """Median over five rounds of ``work``'s time per call, in µs, after a warm-up."""
+    for _ in range(20):
+        work()
+    rounds = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(reps):
+            work()
+        rounds.append((time.perf_counter() - start) / reps * 1e6)
+    return round(statistics.median(rounds), 1)

@@ -17,23 +17,12 @@ import statistics
 import time
 
 import torch
+from common import microseconds
 
 from ganaug_cli.models.random_bits import FastRandom
 from ganaug_cli.models.rbm import bernoulli
 
 BATCH, VISIBLE, HIDDEN = 100, 784, 500
-
-
-def microseconds(work, reps: int = 300) -> float:
-    for _ in range(20):
-        work()
-    rounds = []
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(reps):
-            work()
-        rounds.append((time.perf_counter() - start) / reps * 1e6)
-    return round(statistics.median(rounds), 1)
 
 
 def fused_visible(logits: torch.Tensor) -> torch.Tensor:

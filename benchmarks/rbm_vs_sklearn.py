@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import CLASS_NAMES, DOCS, fashion_folder, load_split
+from common import CLASS_NAMES, DOCS, fashion_folder, load_split, microseconds
 
 from ganaug_cli.config import RbmConfig
 from ganaug_cli.imaging import save_grid
@@ -157,17 +157,6 @@ def profile_step(steps: int = 100) -> None:
         for batch in batches:
             trainer.train_step(batch, labels)
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12), flush=True)
-
-    def microseconds(work, reps=400) -> float:
-        for _ in range(20):
-            work()
-        runs = []
-        for _ in range(5):
-            start = time.perf_counter()
-            for _ in range(reps):
-                work()
-            runs.append((time.perf_counter() - start) / reps * 1e6)
-        return round(statistics.median(runs), 1)
 
     hidden, visible, source = torch.rand(BATCH, HIDDEN), torch.rand(BATCH, 784), FastRandom(0)
     stored, index = images.reshape(-1, 1, 28, 28), torch.randperm(len(images))[:BATCH]
