@@ -121,6 +121,14 @@ def test_each_epoch_logs_likelihood_metrics_and_the_run_shows_samples_and_filter
     assert Image.open(run / "previews" / "latest.png").size == (10 * 10 + 2, 2 * 10 + 2)  # a row per class
 
 
+def test_by_default_a_run_gets_two_likelihood_estimates_whatever_its_length(cli, tmp_path):
+    data = two_tone_folder(tmp_path / "data", per_class=10)
+    run = train(cli, data, "--epochs", "5", "--set", "eval.val_fraction=0.2")
+    assert [m["epoch"] for m in epoch_lines(run) if "ais_log_z" in m] == [3, 5]  # halfway (rounded up) and last
+    code, _, err = cli("train-rbm", "--data", data, "--set", "eval.ais_every=0", "--out", tmp_path / "bad")
+    assert code == 1 and err.strip() == "error: --set eval.ais_every: must be auto or greater than 0"
+
+
 def test_a_run_cut_short_by_its_step_budget_still_ends_with_a_likelihood_estimate(cli, tmp_path):
     data = two_tone_folder(tmp_path / "data", per_class=10)
     # 16 training images in batches of 4: 4 steps an epoch, so step 6 is halfway through epoch 2.

@@ -136,10 +136,24 @@ class RbmTrainConfig(TrainConfig):
 
 class RbmEvalConfig(Section):
     val_fraction: float = Field(0.1, ge=0, lt=1, description="held-out share of the folder for the metrics")
-    ais_every: int = Field(10, gt=0, description="epochs between AIS estimates (the last planned epoch, and the end of a run cut short, get one too); each runs ais_betas Gibbs sweeps of ais_chains chains, about 2 s for a 784×500 RBM on 2 CPU cores")
+    # Small folders take many short epochs, so a fixed epoch interval would spend most of a
+    # run on AIS; auto keeps it to two estimates whatever the length (docs/benchmarks.md).
+    ais_every: int | Literal["auto"] = Field(
+        "auto",
+        description="epochs between AIS estimates; auto = halfway and at the last planned epoch (without planned "
+        "epochs, only at the end). The last planned epoch, and the end of a run cut short, always get one. Each "
+        "runs ais_betas Gibbs sweeps of ais_chains chains: about 2 s for a 784×500 RBM on 2 CPU cores",
+    )
     ais_chains: int = Field(100, gt=0)
     ais_betas: int = Field(1000, gt=1, description="intermediate temperatures per AIS run")
     pll_images: int = Field(200, gt=0, description="held-out images scored by the pseudo-log-likelihood")
+
+    @field_validator("ais_every")
+    @classmethod
+    def _positive_interval(cls, value):
+        if value != "auto" and value <= 0:
+            raise ValueError("must be auto or greater than 0")
+        return value
 
 
 class GibbsConfig(Section):

@@ -157,8 +157,13 @@ class RbmTrainer(Trainer):
         return self.recon.step(measured)
 
     def end_of_epoch(self, epoch, images, labels):
-        cfg = self.config.eval
-        return self.metrics(images, labels, epoch if epoch % cfg.ais_every == 0 or epoch == self.planned_epochs() else None)
+        return self.metrics(images, labels, epoch if self.ais_due(epoch) else None)
+
+    def ais_due(self, epoch: int) -> bool:
+        every, planned = self.config.eval.ais_every, self.planned_epochs()
+        if every == "auto":
+            every = math.ceil(planned / 2) if planned else None  # unplanned: end_of_run's estimate only
+        return epoch == planned or (every is not None and epoch % every == 0)
 
     def end_of_run(self, images, labels):
         if self.ais_updates == self.updates:
