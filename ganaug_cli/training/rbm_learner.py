@@ -47,6 +47,7 @@ class StepBuffers:
         self.threshold = torch.empty(n, hidden, device=device)
         self.data, self.model, self.data_units = self.visible[:n], self.visible[n:], self.visible[:n, :visible]
         self.ph0, self.phk, self.hidden_states = self.hidden[:n, :hidden], self.hidden[n:, :hidden], self.chain[:, :hidden]
+        self.probabilities = self.hidden[:, :hidden]  # [ph0; phk]
         self.up, self.down = packed[:, :hidden], packed[:visible].t()  # [v 1]·up, [h 1]·down
         self.visible_t = self.visible.t()
 
@@ -86,13 +87,19 @@ class RbmLearner:
                 self.chain = self.buffers.hidden_states
         b = self.buffers
         b.data_units.copy_(v0)
-        ph0, phk = torch.mm(b.data, b.up, out=b.ph0).sigmoid_(), b.phk
+        ph0, phk = b.ph0, b.phk
         persistent = cfg.method == "pcd" and self.chain is not None and self.chain.shape[0] == n
-        if not persistent:
+        if not persistent:  # the chains start from the data's hidden states
+            torch.mm(b.data, b.up, out=ph0).sigmoid_()
             bernoulli(ph0, self.random, out=b.hidden_states, scratch=b.threshold)
         for step in range(cfg.k):
             self._sample_visible(torch.mm(b.chain, b.down, out=b.logits), b.model)
-            torch.mm(b.model, b.up, out=phk).sigmoid_()
+            if persistent and step == cfg.k - 1:
+                # Persistent chains do not depend on the data, so the data's hidden probabilities
+                # wait for the last model sample: one product over [v0 1; vk 1] gives both.
+                torch.mm(b.visible, b.up, out=b.probabilities).sigmoid_()
+            else:
+                torch.mm(b.model, b.up, out=phk).sigmoid_()
             if step < cfg.k - 1 or cfg.method == "pcd":
                 bernoulli(phk, self.random, out=b.hidden_states, scratch=b.threshold)
         if cfg.method == "pcd":
