@@ -172,8 +172,9 @@ def profile_step(steps: int = 100) -> None:
 
 
 def products_against_floor(trainer: RbmTrainer, x: torch.Tensor, epochs: int = 7) -> dict:
-    """The step's four products on its own buffers (up, down, up, the stacked update) against
-    the floor's five, alternating 100-batch epochs; medians, in ms per batch."""
+    """The step's three products on its own buffers (down, the stacked up-product of data and
+    model, the stacked update) against the floor's five, alternating 100-batch epochs;
+    medians, in ms per batch."""
     learner, n = trainer.learner, BATCH
     b, packed = learner.buffers, learner.packed
     W, v, h = torch.randn(784, HIDDEN) * 0.01, x[:n].clone(), torch.rand(n, HIDDEN)
@@ -187,8 +188,7 @@ def products_against_floor(trainer: RbmTrainer, x: torch.Tensor, epochs: int = 7
 
     def step_products():  # alpha is tiny, not 0: BLAS skips the product when alpha is 0
         for _ in range(100):
-            torch.mm(b.data, b.up, out=b.ph0), torch.mm(b.chain, b.down, out=b.logits)
-            torch.mm(b.model, b.up, out=b.phk)
+            torch.mm(b.chain, b.down, out=b.logits), torch.mm(b.visible, b.up, out=b.probabilities)
             packed.addmm_(b.visible_t, b.hidden, alpha=1e-30)
 
     times = {"floor": [], "step": []}

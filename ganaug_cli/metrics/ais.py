@@ -58,7 +58,7 @@ def ais_log_partition(
     W, b = rbm.W, rbm.b_v
     schedule = beta_schedule(betas).tolist()
     hidden = W.shape[1]
-    source = sampling_random(generator, device)  # on CPU about twice as fast as torch's generator
+    source = sampling_random(generator, device)  # on CPU the SFC64 source that training and sampling use
     if rbm.gaussian:
         sigma = rbm.sigma()
         v = b[:P] + sigma * normal(b[:P].expand(chains, P), source)
