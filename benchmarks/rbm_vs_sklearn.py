@@ -20,7 +20,9 @@ Every part runs its contestants one after the other, never at the same time.
 - grids: a sample grid of the quality run's RBM; class-conditional grids of an RBM and a DBN
   trained with ``train-rbm`` / ``train-dbn`` on 1,000 images per class, and the class
   fidelity of their samples (a judge CNN's accuracy on them), with and without the chain
-  start at the class's mean image and the learning-rate decay.
+  start at the class's mean image and the learning-rate decay; for the default models, the
+  class fidelity and the spread within each class (mean distance between two samples) of
+  the same chains stopped after 1 to 3,000 Gibbs steps.
 
 Prints one JSON line per result; the PNGs go to docs/images/.
 """
@@ -49,6 +51,7 @@ from ganaug_cli.training.loop import BatchPlan, batch_indices
 from ganaug_cli.training.rbm import RbmTrainer
 
 HIDDEN, BATCH, SKLEARN_LR = 500, 100, 0.05
+BURN_INS = (1, 10, 30, 100, 300, 1000, 3000)  # grids: Gibbs steps before the scored samples
 IMAGES = DOCS / "images"
 
 
@@ -278,6 +281,26 @@ def class_fidelity(judge, images: torch.Tensor, names: list[str], labels: torch.
     return float((predict(judge, images).argmax(1) == truth).float().mean())
 
 
+def class_spread(images: torch.Tensor, labels: torch.Tensor) -> float:
+    """Mean distance between two samples of the same class (pixels in [0, 1]): how varied they are."""
+    spreads = []
+    for c in labels.unique():
+        x = images[labels == c].flatten(1).float()
+        spreads.append(torch.cdist(x, x).sum() / (len(x) * (len(x) - 1)))
+    return float(torch.stack(spreads).mean())
+
+
+def burn_in_sweep(loaded, top: RBM, judge, labels: torch.Tensor, family: str) -> None:
+    """Class fidelity and spread of the same chains stopped after different burn-ins."""
+    trained_with = top.args["burn_in"]
+    for burn_in in BURN_INS:
+        top.args["burn_in"] = burn_in
+        images = loaded.model.sample(len(labels), labels, torch.Generator().manual_seed(0))
+        report(part="burn-in", family=family, burn_in=burn_in, spread=round(class_spread(images, labels), 3),
+               class_fidelity=round(class_fidelity(judge, images, loaded.class_names, labels), 3))
+    top.args["burn_in"] = trained_with
+
+
 def grids(rbm: RBM | None, epochs: int, per_class: int) -> None:
     """Sample grids, and how well ``sample --class`` controls the class of RBM and DBN samples.
 
@@ -313,12 +336,13 @@ def grids(rbm: RBM | None, epochs: int, per_class: int) -> None:
                     top.start_mean.copy_(top.uniform_start())
                 start = time.perf_counter()
                 images = loaded.model.sample(len(labels), labels, torch.Generator().manual_seed(0))
-                if decay == "linear" and chain_start == "class mean":
-                    save_grid(images[:: per_class // 10], IMAGES / f"{family}-classes.png", nrow=10)
                 report(part="grids", family=family, lr_decay=decay, chain_start=chain_start, epochs=epochs,
                        train_s=round(trained, 1), sample_s=round(time.perf_counter() - start, 1),
                        burn_in=top.args["burn_in"],
                        class_fidelity=round(class_fidelity(judge, images, loaded.class_names, labels), 3))
+                if decay == "linear" and chain_start == "class mean":  # the defaults
+                    save_grid(images[:: per_class // 10], IMAGES / f"{family}-classes.png", nrow=10)
+                    burn_in_sweep(loaded, top, judge, labels, family)
 
 
 def main() -> None:

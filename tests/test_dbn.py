@@ -7,6 +7,7 @@ from PIL import Image
 
 from ganaug_cli.models.dbn import DBN
 from ganaug_cli.runs import checkpoints, load_checkpoint
+from ganaug_cli.sampling import load_sampling_model, set_burn_in
 from test_rbm import assert_same_state, epoch_lines, two_tone_folder
 
 TINY_DBN = [
@@ -41,6 +42,9 @@ def test_a_dbn_trains_layer_after_layer_and_samples_each_class(cli, tmp_path):
     for name in ("bright", "dark"):
         images = sorted((tmp_path / "out" / name).glob("*.png"))
         assert len(images) == 3 and Image.open(images[0]).size == (8, 8)
+    loaded = load_sampling_model(checkpoints(run)[-1], torch.device("cpu"))
+    set_burn_in(loaded, 7)  # what sample --burn-in does: the top RBM runs the chains
+    assert loaded.model.rbms[-1].args["burn_in"] == 7
 
 
 def test_only_the_top_layer_holds_the_labels_and_sampling_clamps_them():

@@ -237,6 +237,25 @@ def test_a_gaussian_visible_rbm_learns_the_colours_of_rgb_classes(cli, tmp_path,
     assert len(images) == 4 and Image.open(images[0]).mode == "RGB" and Image.open(images[0]).size == (8, 8)
 
 
+def test_sample_burn_in_overrides_the_runs_setting_for_boltzmann_runs_only(cli, tmp_path, trained_runs):
+    data = two_tone_folder(tmp_path / "data")
+    run = train(cli, data, "--epochs", "2", "--seed", "0")  # the run samples with sample.burn_in=30
+
+    def pixels(name: str, *extra: str) -> list[bytes]:
+        out = tmp_path / name
+        code, _, err = cli("sample", "--run", run, "-n", "4", "--seed", "3", "--out", out, "--quiet", *extra)
+        assert code == 0, err
+        return [Image.open(path).tobytes() for path in sorted(out.rglob("*.png"))]
+
+    assert pixels("run-setting") == pixels("same", "--burn-in", "30")
+    assert pixels("run-setting") != pixels("shorter", "--burn-in", "1")
+    code, out, err = cli("sample", "--run", run, "-n", "2", "--burn-in", "-1", "--out", tmp_path / "bad")
+    assert code == 1 and out == "" and err.strip() == "error: --burn-in: must be 0 or more (got -1)"
+    code, _, err = cli("sample", "--run", trained_runs["conditional"], "-n", "2", "--burn-in", "5", "--out", tmp_path / "gan")
+    last = err.strip().splitlines()[-1]
+    assert code == 1 and last.startswith("error: --burn-in: applies to RBM and DBN runs") and last.endswith("is a gan run")
+
+
 def trainer_tensors(run: Path) -> dict:
     content = load_checkpoint(checkpoints(run)[-1])
     flat = {}

@@ -15,7 +15,7 @@ from ganaug_cli.devices import resolve_device
 from ganaug_cli.errors import ConfigError, GanaugError
 from ganaug_cli.imaging import save_grid
 from ganaug_cli.runs import DEFAULT_RUNS_ROOT, list_runs, read_run_summary
-from ganaug_cli.sampling import SampleReport, SampleRequest, load_sampling_model, resolve_checkpoint, sample_images
+from ganaug_cli.sampling import SampleReport, SampleRequest, load_sampling_model, resolve_checkpoint, sample_images, set_burn_in
 from ganaug_cli.sampling.filters import FilterStats, build_filter
 from ganaug_cli.sampling.grid import grid_from_files, grid_from_rows
 
@@ -49,6 +49,7 @@ def sample(
     reject_copies: Annotated[bool, typer.Option("--reject-copies", help="Drop samples that are near-copies of training images.")] = False,
     data: Annotated[Optional[Path], typer.Option("--data", help="Real folder for the filters (default: the run's training folder).")] = None,
     allow_fewer: Annotated[bool, typer.Option("--allow-fewer", help="When the filters reject too many samples of a class, keep those that passed (with a warning) instead of failing.")] = False,
+    burn_in: Annotated[Optional[int], typer.Option("--burn-in", help="RBM and DBN runs: Gibbs steps before each image (default: the run's sample.burn_in); more steps, more varied images that keep their class less often.")] = None,
 ) -> None:
     """Write synthetic images from a trained run (conditional runs: one folder per class).
 
@@ -61,12 +62,16 @@ def sample(
         raise ConfigError(f"--size: must be greater than 0 (got {size})")
     if per_class is not None and per_class <= 0:
         raise ConfigError(f"--per-class: must be greater than 0 (got {per_class})")
+    if burn_in is not None and burn_in < 0:
+        raise ConfigError(f"--burn-in: must be 0 or more (got {burn_in})")
     if min_confidence is not None and not 0 < min_confidence <= 1:
         raise ConfigError(f"--min-confidence: must be in (0, 1] (got {min_confidence})")
     flags = {"n": "-n", "batch_size": "--batch-size", "device": "--device", "format": "--format"}
     options = validate_flags(SampleConfig, flags, n=n, batch_size=batch_size, device=device, format=fmt)
     path = resolve_checkpoint(run, checkpoint, DEFAULT_RUNS_ROOT)
     loaded = load_sampling_model(path, resolve_device(options.device))
+    if burn_in is not None:
+        set_burn_in(loaded, burn_in)
     target = out if out is not None else loaded.run_dir / "samples"
     request = SampleRequest(
         n=None if per_class is not None else options.n,

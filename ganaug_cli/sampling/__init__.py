@@ -1,7 +1,7 @@
 """Sampling: load a trained run, generate batches, write images and a manifest."""
 
 from ganaug_cli.sampling.generate import SampleReport, SampleRequest, plan_counts, sample_images
-from ganaug_cli.sampling.source import LoadedModel, load_sampling_model, resolve_checkpoint
+from ganaug_cli.sampling.source import LoadedModel, load_sampling_model, resolve_checkpoint, set_burn_in
 
 __all__ = [
     "LoadedModel",
@@ -11,4 +11,5 @@ __all__ = [
     "plan_counts",
     "resolve_checkpoint",
     "sample_images",
+    "set_burn_in",
 ]

@@ -8,8 +8,9 @@ import torch
 from ganaug_cli.config import DataConfig
 from ganaug_cli.data import ImageFolder, load_image_folder
 from ganaug_cli.data.folder import CHANNEL_NAMES
-from ganaug_cli.errors import CheckpointError, RunError
+from ganaug_cli.errors import CheckpointError, ConfigError, RunError
 from ganaug_cli.models import SAMPLING_MODELS, GenerativeModel, build_model
+from ganaug_cli.models.rbm import RBM
 from ganaug_cli.progress import SILENT, Progress
 from ganaug_cli.runs import DEFAULT_RUNS_ROOT, find_latest_run, latest_checkpoint, list_runs, load_checkpoint
 
@@ -57,6 +58,15 @@ def resolve_checkpoint(run: Path | None, checkpoint: Path | None, runs_root: Pat
 def _run_of(checkpoint: Path) -> Path:
     folder = checkpoint.parent
     return folder.parent if folder.name == "checkpoints" else folder
+
+
+def set_burn_in(loaded: LoadedModel, steps: int) -> None:
+    """Gibbs steps before each image of an RBM or DBN run, instead of the run's sample.burn_in."""
+    rbms = [module for module in loaded.model.modules() if isinstance(module, RBM)]
+    if not rbms:
+        raise ConfigError(f"--burn-in: applies to RBM and DBN runs, and {loaded.run_dir} is a {loaded.family} run")
+    for module in [loaded.model, *rbms]:
+        module.args["burn_in"] = steps
 
 
 def load_sampling_model(path: Path, device: torch.device) -> LoadedModel:
