@@ -31,12 +31,12 @@ from common import CLASS_NAMES, DOCS, fashion_folder, load_split, read_class_fol
 from ganaug_cli.metrics.classifier import predict, train_classifier
 
 GANAUG = [sys.executable, "-m", "ganaug_cli"]
-# 32×32 like the GAN. Ten images per Gibbs chain, 100 steps apart after the 1,000-step burn-in,
-# make the filtered sets (up to 20 draws per image) about five times cheaper to sample.
+# 32×32 like the GAN. Ten images per Gibbs chain, 100 steps apart after the schema's burn-in,
+# make the filtered sets (up to 20 draws per image) several times cheaper to sample.
 BOLTZMANN_SETTINGS = ["--set", "data.resolution=32", "--set", "sample.images_per_chain=10", "--set", "sample.thinning=100"]
 # At 20 images per class an epoch is 2 updates, so the schema's 20 epochs would be 40 updates.
 # These plans (3,000 updates; 600 per DBN layer) end within the time cap, so the learning rate
-# completes its decay; AIS runs once, at the end, instead of every 5 tiny epochs.
+# completes its decay; AIS runs once, at the end (eval.ais_every below), as only the samples count here.
 BOLTZMANN_EPOCHS = {"rbm": 1500, "dbn": 300}
 BOLTZMANN_MINUTES = 6.0
 
