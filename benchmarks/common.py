@@ -62,7 +62,8 @@ def write_section(name: str, text: str) -> None:
     RESULTS.write_text(current)
 
 
-__all__ = ["CLASS_NAMES", "DOCS", "ROOT", "fashion_folder", "load_split", "read_class_folder", "resize32", "write_section"]
+__all__ = ["CLASS_NAMES", "DOCS", "ROOT", "fashion_folder", "load_split", "microseconds", "read_class_folder", "resize32",
+           "write_section"]
 
 
 def microseconds(work, reps: int = 400) -> float:
