@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ganaug_cli.config import CONFIG_SCHEMAS, GanConfig, resolve_config
+from ganaug_cli.config import CONFIG_SCHEMAS, GanConfig, RbmConfig, resolve_config
 from ganaug_cli.config.describe import describe
 from ganaug_cli.errors import ConfigError
 
@@ -80,6 +80,15 @@ def test_malformed_yaml_names_the_file_and_line(tmp_path):
 def test_a_missing_config_file_and_a_malformed_set_are_clear():
     assert problems(file=Path("nope.yaml")) == ["nope.yaml: config file not found"]
     assert problems(sets=["train.steps"]) == ["--set train.steps: expected section.key=value"]
+
+
+def test_a_value_that_fits_no_member_of_a_union_is_one_line():
+    with pytest.raises(ConfigError) as info:
+        resolve_config(RbmConfig, sets=["eval.ais_every=x", "train.lr=fast"])
+    assert info.value.problems == [
+        "--set train.lr: Input should be a valid number or 'auto'",
+        "--set eval.ais_every: Input should be a valid integer or 'auto'",
+    ]
 
 
 def test_the_gan_refuses_resolutions_it_cannot_build():

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from ganaug_cli.config.schema import DataConfig, Section, TrainConfig
 
@@ -98,6 +98,16 @@ class RbmModelConfig(VisibleUnitsConfig):
     hidden: int = Field(500, gt=0, description="hidden units")
 
 
+def _auto_or_positive(value):
+    if value != "auto" and value <= 0:
+        raise ValueError("must be auto or greater than 0")
+    return value
+
+
+AutoOrPositiveFloat = Annotated[float | Literal["auto"], AfterValidator(_auto_or_positive)]
+AutoOrPositiveInt = Annotated[int | Literal["auto"], AfterValidator(_auto_or_positive)]
+
+
 # train.lr=auto picks by visible units: Gaussian units need a smaller step (Hinton's guide).
 AUTO_LR = {"bernoulli": 0.05, "gaussian": 0.001}
 
@@ -107,7 +117,7 @@ class RbmTrainConfig(TrainConfig):
     batch_size: int = Field(100, gt=0, description="also the number of persistent chains (pcd)")
     method: Literal["cd", "pcd"] = Field("pcd", description="contrastive divergence or persistent CD")
     k: int = Field(1, gt=0, description="Gibbs steps per update")
-    lr: float | Literal["auto"] = Field(
+    lr: AutoOrPositiveFloat = Field(
         "auto", description="learning rate; auto = 0.05 for bernoulli visibles, 0.001 for gaussian"
     )
     # Tieleman (2008) decays PCD's rate to 0: with a fixed rate the final model keeps modes its
@@ -126,19 +136,13 @@ class RbmTrainConfig(TrainConfig):
     sparsity_cost: float = Field(0.01, ge=0, description="weight of the sparsity penalty (when a target is set)")
     sparsity_decay: float = Field(0.95, ge=0, lt=1, description="decay of the running mean hidden activation")
 
-    @field_validator("lr")
-    @classmethod
-    def _positive_lr(cls, value):
-        if value != "auto" and value <= 0:
-            raise ValueError("must be auto or greater than 0")
-        return value
 
 
 class RbmEvalConfig(Section):
     val_fraction: float = Field(0.1, ge=0, lt=1, description="held-out share of the folder for the metrics")
     # Small folders take many short epochs, so a fixed epoch interval would spend most of a
     # run on AIS; auto keeps it to two estimates whatever the length (docs/benchmarks.md).
-    ais_every: int | Literal["auto"] = Field(
+    ais_every: AutoOrPositiveInt = Field(
         "auto",
         description="epochs between AIS estimates; auto = halfway and at the last planned epoch (without planned "
         "epochs, only at the end). The last planned epoch, and the end of a run cut short, always get one. Each "
@@ -148,12 +152,6 @@ class RbmEvalConfig(Section):
     ais_betas: int = Field(1000, gt=1, description="intermediate temperatures per AIS run")
     pll_images: int = Field(200, gt=0, description="held-out images scored by the pseudo-log-likelihood")
 
-    @field_validator("ais_every")
-    @classmethod
-    def _positive_interval(cls, value):
-        if value != "auto" and value <= 0:
-            raise ValueError("must be auto or greater than 0")
-        return value
 
 
 class GibbsConfig(Section):

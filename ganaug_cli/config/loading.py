@@ -160,13 +160,22 @@ def resolve_config(
     try:
         return schema.model_validate(tree)
     except ValidationError as exc:
-        lines: list[str] = []
+        messages: dict[tuple[str, KeyPath], list[str]] = {}  # per key, in pydantic's order
         for error in exc.errors():
             path = _error_path(error["loc"], tree)
-            line = _problem_line(_source_of(path, sources), path, _message(error, schema, path))
-            if line not in lines:
-                lines.append(line)
-        raise ConfigError(lines) from None
+            found = messages.setdefault((_source_of(path, sources), path), [])
+            if (message := _message(error, schema, path)) not in found:
+                found.append(message)
+        raise ConfigError([_problem_line(source, path, _joined(found)) for (source, path), found in messages.items()]) from None
+
+
+def _joined(messages: list[str]) -> str:
+    """One line per key: a value that fits no member of a union (``int | 'auto'``) gets one
+    error per member, joined here as "Input should be a valid integer or 'auto'"."""
+    prefix = "Input should be "
+    if len(messages) == 1 or not all(m.startswith(prefix) for m in messages):
+        return "; ".join(messages)
+    return prefix + " or ".join(m.removeprefix(prefix).split(", ")[0] for m in messages)
 
 
 def schema_default(schema: type[BaseModel], dotted: str) -> Any:
