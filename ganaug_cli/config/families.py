@@ -137,7 +137,6 @@ class RbmTrainConfig(TrainConfig):
     sparsity_decay: float = Field(0.95, ge=0, lt=1, description="decay of the running mean hidden activation")
 
 
-
 class RbmEvalConfig(Section):
     val_fraction: float = Field(0.1, ge=0, lt=1, description="held-out share of the folder for the metrics")
     # Small folders take many short epochs, so a fixed epoch interval would spend most of a
@@ -151,7 +150,6 @@ class RbmEvalConfig(Section):
     ais_chains: int = Field(100, gt=0)
     ais_betas: int = Field(1000, gt=1, description="intermediate temperatures per AIS run")
     pll_images: int = Field(200, gt=0, description="held-out images scored by the pseudo-log-likelihood")
-
 
 
 class GibbsConfig(Section):
