@@ -224,3 +224,66 @@ def test_no_cache_writes_no_cache_file(tmp_path):
     root = make_class_folder(tmp_path / "d")
     load_image_folder(DataConfig(path=root, cache=False))
     assert not (tmp_path / "cache").exists()
+
+
+def save_transparent(path, mode):
+    """A 28×28 image whose left 7 columns are transparent (alpha 0), the rest opaque."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if mode == "P":  # palette entry 0 is the transparent one
+        image = Image.new("P", (28, 28), 1)
+        image.putpalette([0, 0, 0, 200, 30, 30] + [0] * 762)
+        image.paste(0, (0, 0, 7, 28))
+        image.save(path, transparency=0)
+    else:
+        opaque, clear = {"RGBA": ((200, 30, 30, 255), (0, 0, 255, 0)), "LA": ((90, 255), (0, 0))}[mode]
+        image = Image.new(mode, (28, 28), opaque)
+        image.paste(clear, (0, 0, 7, 28))
+        image.save(path)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_auto_channels_keep_alpha_when_some_image_is_really_transparent(tmp_path, mode):
+    root = make_class_folder(tmp_path / "d")
+    save_rgb(root / "dog" / "red.png")
+    save_transparent(root / "cat" / "cut-out.png", mode)
+    data = load(root)
+    assert data.channels == "rgba" and data.images.shape[1] == 4
+    alpha = data.images[data.files.index("cat/cut-out.png"), 3]
+    assert alpha[:, :7].max() == 0 and alpha[:, 7:].min() == 255
+    assert data.images[data.files.index("dog/red.png"), 3].min() == 255  # opaque images stay opaque
+
+
+def test_auto_channels_ignore_an_alpha_channel_that_is_opaque_everywhere(tmp_path):
+    for i in range(3):
+        (tmp_path / "d").mkdir(exist_ok=True)
+        Image.new("RGBA", (28, 28), (50 * i, 50 * i, 50 * i, 255)).save(tmp_path / "d" / f"gray{i}.png")
+    assert load(tmp_path / "d").channels == "gray"
+    Image.new("RGBA", (28, 28), (200, 30, 30, 255)).save(tmp_path / "d" / "red.png")
+    assert load(tmp_path / "d").channels == "rgb"
+
+
+def test_pad_bars_do_not_make_an_opaque_folder_rgba(tmp_path):
+    for i in range(3):
+        (tmp_path / "d").mkdir(exist_ok=True)
+        Image.new("RGBA", (40, 20), (200, 30 * i, 30, 255)).save(tmp_path / "d" / f"wide{i}.png")
+    save_rgb(tmp_path / "d" / "square.png")
+    data = load(tmp_path / "d", resolution=20, resize="pad", background=(0, 255, 0))
+    assert data.channels == "rgb"
+    assert data.images[data.files.index("wide0.png"), :, 0, 10].tolist() == [0, 255, 0]  # bars take the background
+
+
+def test_the_auto_channel_choice_is_logged_with_its_reason(tmp_path, caplog):
+    def logged(path, **settings):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="ganaug"):
+            load_image_folder(DataConfig(path=path, **settings))
+        return [r.getMessage() for r in caplog.records if r.getMessage().startswith("channels:")]
+
+    root = make_class_folder(tmp_path / "d")
+    assert logged(root) == ["channels: gray (auto: every image is gray)"]
+    assert logged(root) == ["channels: gray (auto: every image is gray)"]  # also when read from the cache
+    save_rgb(root / "dog" / "red.png")
+    assert logged(root) == ["channels: rgb (auto)"]
+    save_transparent(root / "cat" / "cut-out.png", "RGBA")
+    assert logged(root) == ["channels: rgba (auto: some images have transparency)"]
+    assert logged(root, channels="rgb") == []  # an explicit choice needs no explanation

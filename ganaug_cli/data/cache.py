@@ -15,7 +15,7 @@ import torch
 from ganaug_cli.data.scan import FolderScan
 
 log = logging.getLogger("ganaug")
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: channels auto picks rgba for folders with transparency
 
 
 def cache_dir() -> Path:

@@ -64,8 +64,11 @@ def image_size(path: Path) -> tuple[int, int] | None:
 
 
 def decode_image(path: Path, resolution: int, resize: str, background: tuple[int, int, int]):
-    """Return (H×W×4 uint8 array, is_gray) for the image at ``path``.
+    """Return (H×W×4 uint8 array, is_gray, has_transparency) for the image at ``path``.
 
+    ``has_transparency``: some pixel of the source file has alpha below 255 (an
+    RGBA/LA image or a palette with a transparent entry); an all-opaque alpha
+    channel and the transparent bars that ``pad`` adds do not count.
     Raises UnusableImage with a short reason when the file cannot be used.
     """
     try:
@@ -80,6 +83,8 @@ def decode_image(path: Path, resolution: int, resize: str, background: tuple[int
         raise UnusableImage("cannot read (permission denied)") from None
     except FileNotFoundError:
         raise UnusableImage("cannot read (broken link or file removed)") from None
+    # Measured on the source, before resizing: the bars that pad adds have alpha 0.
+    has_transparency = rgba.getchannel("A").getextrema()[0] < 255
     size = (resolution, resolution)
     if rgba.size != size:
         if resize == "center-crop":
@@ -92,4 +97,4 @@ def decode_image(path: Path, resolution: int, resize: str, background: tuple[int
     is_gray = gray_by_mode or bool(
         np.array_equal(array[..., 0], array[..., 1]) and np.array_equal(array[..., 1], array[..., 2])
     )
-    return array, is_gray
+    return array, is_gray, has_transparency

@@ -20,6 +20,8 @@ from ganaug_cli.progress import SILENT, Progress
 log = logging.getLogger("ganaug")
 CHANNEL_COUNT = {"gray": 1, "rgb": 3, "rgba": 4}
 CHANNEL_NAMES = {count: name for name, count in CHANNEL_COUNT.items()}
+# Why ``channels: auto`` chose what it did; derived from the choice, so a cached folder says it too.
+AUTO_REASON = {"rgba": ": some images have transparency", "gray": ": every image is gray", "rgb": ""}
 
 
 @dataclass
@@ -79,6 +81,8 @@ def load_image_folder(
     """Decode every usable image under ``config.path`` once, in parallel.
 
     ``auto_sizes`` are the resolutions the model family supports (None = any).
+    ``channels: auto`` is rgba when some source image has real transparency,
+    else gray when every image is gray, else rgb; the choice is logged.
     The data folder is only read, never written.
     """
     if config.path is None:
@@ -99,6 +103,8 @@ def load_image_folder(
         path, reason = folder.skipped[0]
         raise DataError(f"{root / path}: {reason} (strict mode; {len(folder.skipped)} unusable file(s))")
     _warn_skipped(folder.skipped, scan.loose_files)
+    if config.channels == "auto":
+        log.info("channels: %s (auto%s)", folder.channels, AUTO_REASON[folder.channels])
     return folder
 
 
@@ -117,7 +123,7 @@ def _decode_folder(config: DataConfig, scan, auto_sizes, progress: Progress) -> 
             except UnusableImage as exc:
                 return str(exc)
 
-        arrays, grays, labels, files, skipped = [], [], [], [], []
+        arrays, grays, transparent, labels, files, skipped = [], [], [], [], [], []
         class_index = {name: i for i, name in enumerate(scan.class_names)}
         with progress.task("decoding images", total=len(scan.files), unit="img") as task:
             for item, result in zip(scan.files, pool.map(decode, scan.files)):
@@ -125,15 +131,18 @@ def _decode_folder(config: DataConfig, scan, auto_sizes, progress: Progress) -> 
                 if isinstance(result, str):
                     skipped.append((item.relative, result))
                     continue
-                arrays.append(result[0])
-                grays.append(result[1])
+                array, is_gray, has_transparency = result
+                arrays.append(array)
+                grays.append(is_gray)
+                transparent.append(has_transparency)
                 labels.append(class_index[item.class_name])
                 files.append(item.relative)
     if not arrays:
         raise DataError(f"{config.path}: no usable images ({len(skipped)} file(s) could not be read)")
     channels = config.channels
     if channels == "auto":
-        channels = "gray" if all(grays) else "rgb"
+        # Transparency wins over gray: compositing it away would lose the cut-out shapes.
+        channels = "rgba" if any(transparent) else "gray" if all(grays) else "rgb"
     images = _convert_channels(np.stack(arrays), channels, config.background)
     used = sorted(set(labels))
     if len(used) < len(scan.class_names):  # a class folder whose every file was unusable
