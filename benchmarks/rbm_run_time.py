@@ -23,8 +23,8 @@ from pathlib import Path
 import torch
 
 from ganaug_cli.config import RbmConfig
-from ganaug_cli.metrics.ais import ais_log_partition
-from ganaug_cli.metrics.likelihood import pseudo_log_likelihood
+from ganaug_cli.models.rbm_partition import ais_log_partition
+from ganaug_cli.models.rbm_likelihood import pseudo_log_likelihood
 from ganaug_cli.sampling.source import load_sampling_model
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "fashion-mnist-100"

@@ -19,7 +19,7 @@ import time
 import torch
 from common import microseconds
 
-from ganaug_cli.models.random_bits import FastRandom
+from ganaug_cli.random_sources import FastRandom
 from ganaug_cli.models.rbm import bernoulli
 
 BATCH, VISIBLE, HIDDEN = 100, 784, 500

@@ -40,11 +40,11 @@ import numpy as np
 import torch
 from common import CLASS_NAMES, DOCS, fashion_folder, load_split, microseconds
 
-from ganaug_cli.config import RbmConfig
+from ganaug_cli.config import GibbsOptions, RbmConfig
 from ganaug_cli.imaging import save_grid
 from ganaug_cli.metrics.classifier import predict, train_classifier
-from ganaug_cli.metrics.ais import ais_log_partition, base_rates
-from ganaug_cli.metrics.likelihood import log_likelihood
+from ganaug_cli.models.rbm_partition import ais_log_partition, base_rates
+from ganaug_cli.models.rbm_likelihood import log_likelihood
 from ganaug_cli.models.rbm import RBM
 from ganaug_cli.training.base import DataInfo
 from ganaug_cli.training.loop import BatchPlan, batch_indices
@@ -145,7 +145,7 @@ def profile_step(steps: int = 100) -> None:
     """Where a ``train_step`` spends its time (torch.profiler), and what the random source saves."""
     from torch.profiler import ProfilerActivity, profile
 
-    from ganaug_cli.models.random_bits import FastRandom
+    from ganaug_cli.random_sources import FastRandom
     from ganaug_cli.models.rbm import bernoulli
 
     images = binarised("train", 10_000)
@@ -258,7 +258,7 @@ def quality(seconds: float, betas: int, chains: int) -> RBM:
     start = time.perf_counter()
     model.fit(data)
     sklearn_time = time.perf_counter() - start
-    theirs = RBM([1, 28, 28], HIDDEN, "bernoulli", False, 0, 1, 1, 1)
+    theirs = RBM([1, 28, 28], HIDDEN, "bernoulli", False, 0)
     theirs.W.copy_(torch.from_numpy(model.components_.T.copy()))
     theirs.b_v.copy_(torch.from_numpy(model.intercept_visible_))
     theirs.b_h.copy_(torch.from_numpy(model.intercept_hidden_))
@@ -290,15 +290,13 @@ def class_spread(images: torch.Tensor, labels: torch.Tensor) -> float:
     return float(torch.stack(spreads).mean())
 
 
-def burn_in_sweep(loaded, top: RBM, judge, labels: torch.Tensor, family: str) -> None:
+def burn_in_sweep(loaded, judge, labels: torch.Tensor, family: str) -> None:
     """Class fidelity and spread of the same chains stopped after different burn-ins."""
-    trained_with = top.args["burn_in"]
     for burn_in in BURN_INS:
-        top.args["burn_in"] = burn_in
-        images = loaded.model.sample(len(labels), labels, torch.Generator().manual_seed(0))
+        options = {**loaded.sample_options, "burn_in": burn_in}
+        images = loaded.model.sample(len(labels), labels, torch.Generator().manual_seed(0), **options)
         report(part="burn-in", family=family, burn_in=burn_in, spread=round(class_spread(images, labels), 3),
                class_fidelity=round(class_fidelity(judge, images, loaded.class_names, labels), 3))
-    top.args["burn_in"] = trained_with
 
 
 def grids(rbm: RBM | None, epochs: int, per_class: int) -> None:
@@ -310,11 +308,13 @@ def grids(rbm: RBM | None, epochs: int, per_class: int) -> None:
     """
     IMAGES.mkdir(parents=True, exist_ok=True)
     if rbm is not None:
-        save_grid(rbm.sample(64, None, torch.Generator().manual_seed(0)), IMAGES / "rbm-samples.png", nrow=8)
+        gibbs = GibbsOptions().model_dump()
+        save_grid(rbm.sample(64, None, torch.Generator().manual_seed(0), **gibbs), IMAGES / "rbm-samples.png", nrow=8)
         save_grid(rbm.filters(64), IMAGES / "rbm-filters.png", nrow=8)
     from ganaug_cli.runs import latest_checkpoint
     from ganaug_cli.sampling import load_sampling_model
-    from ganaug_cli.training.session import train_family
+    from ganaug_cli.families import FAMILIES
+    from ganaug_cli.workflows.train import train_family
 
     work = Path(tempfile.mkdtemp(prefix="ganaug-classes-"))
     os.environ["GANAUG_CACHE_DIR"] = str(work / "cache")
@@ -327,7 +327,7 @@ def grids(rbm: RBM | None, epochs: int, per_class: int) -> None:
             flags = {"data.path": ("--data", str(folder)), "train.epochs": ("--epochs", epochs),
                      "train.seed": ("--seed", 0), "train.device": ("--device", "cpu")}
             sets = ["model.binarize=threshold", f"train.lr_decay={decay}"]
-            run = train_family(family, flags=flags, sets=sets, out=work / f"{family}-{decay}")
+            run = train_family(FAMILIES[family], flags=flags, sets=sets, out=work / f"{family}-{decay}")
             trained = time.perf_counter() - start
             loaded = load_sampling_model(latest_checkpoint(run), torch.device("cpu"))
             top = loaded.model.rbms[-1] if family == "dbn" else loaded.model
@@ -335,14 +335,14 @@ def grids(rbm: RBM | None, epochs: int, per_class: int) -> None:
                 if chain_start == "uniform noise":
                     top.start_mean.copy_(top.uniform_start())
                 start = time.perf_counter()
-                images = loaded.model.sample(len(labels), labels, torch.Generator().manual_seed(0))
+                images = loaded.model.sample(len(labels), labels, torch.Generator().manual_seed(0), **loaded.sample_options)
                 report(part="grids", family=family, lr_decay=decay, chain_start=chain_start, epochs=epochs,
                        train_s=round(trained, 1), sample_s=round(time.perf_counter() - start, 1),
-                       burn_in=top.args["burn_in"],
+                       burn_in=loaded.sample_options["burn_in"],
                        class_fidelity=round(class_fidelity(judge, images, loaded.class_names, labels), 3))
                 if decay == "linear" and chain_start == "class mean":  # the defaults
                     save_grid(images[:: per_class // 10], IMAGES / f"{family}-classes.png", nrow=10)
-                    burn_in_sweep(loaded, top, judge, labels, family)
+                    burn_in_sweep(loaded, judge, labels, family)
 
 
 def main() -> None:

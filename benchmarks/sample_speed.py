@@ -54,7 +54,8 @@ def generator_rate(run: Path) -> tuple[float, list]:
         if size <= 0:
             break
         labels = torch.full((size,), b % 10)
-        batches.append(to_uint8(loaded.model.sample(size, labels, torch.Generator().manual_seed(b))))
+        generator = torch.Generator().manual_seed(b)
+        batches.append(to_uint8(loaded.model.sample(size, labels, generator, **loaded.sample_options)))
     return N / (time.perf_counter() - start), batches
 
 

@@ -1,13 +1,16 @@
 """Shared fixtures: small image folders made on the fly, an isolated cache and cwd."""
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from ganaug_cli.cli.app import run
+from ganaug_cli.runs import checkpoints, load_checkpoint
 
 EXAMPLE_FOLDER = Path(__file__).resolve().parents[1] / "examples" / "fashion-mnist-100"
 
@@ -120,3 +123,50 @@ def trained_runs(tmp_path_factory):
             os.environ.pop("GANAUG_CACHE_DIR", None)
         else:
             os.environ["GANAUG_CACHE_DIR"] = previous
+
+
+# Boltzmann runs: a tiny two-class folder, their epoch lines, their exact state.
+
+
+def two_tone_folder(root: Path, per_class: int = 8) -> Path:
+    """A dark and a bright class of 8×8 gray images."""
+    for i in range(per_class):
+        save_gray(root / "bright" / f"{i}.png", value=225 - i, size=8)
+        save_gray(root / "dark" / f"{i}.png", value=30 + i, size=8)
+    return root
+
+
+def read_metrics(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def epoch_lines(run: Path) -> list[dict]:
+    return [m for m in read_metrics(run) if any(k.endswith("_recon_error") for k in m)]
+
+
+def trainer_tensors(run: Path) -> dict:
+    content = load_checkpoint(checkpoints(run)[-1])
+    flat = {}
+
+    def walk(prefix, value):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}", v)
+        elif isinstance(value, (list, tuple)):
+            for i, v in enumerate(value):
+                walk(f"{prefix}.{i}", v)
+        else:
+            flat[prefix] = value
+
+    walk("", {"trainer": content["trainer"], "model": content["model_state"], "step": content["step"]})
+    return flat
+
+
+def assert_same_state(a: Path, b: Path) -> None:
+    left, right = trainer_tensors(a), trainer_tensors(b)
+    assert left.keys() == right.keys()
+    for key in left:
+        if isinstance(left[key], torch.Tensor):
+            assert torch.equal(left[key], right[key]), key
+        else:
+            assert left[key] == right[key], key

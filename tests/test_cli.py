@@ -2,6 +2,8 @@
 
 import pytest
 
+from conftest import TINY_GAN
+
 from ganaug_cli import __version__
 
 
@@ -46,3 +48,19 @@ def test_quiet_silences_warnings(cli, two_class_folder):
     _, _, loud = cli("train-gan", "--data", two_class_folder, "--steps", "1", "--set", "train.device=cpu")
     _, _, quiet = cli("train-gan", "--data", two_class_folder, "--steps", "1", "--quiet", "--set", "train.device=cpu")
     assert "empty.png" in loud and "empty.png" not in quiet
+
+
+def test_the_app_imported_from_the_package_is_whole_and_runs_under_typers_cli_runner(two_class_folder, tmp_path):
+    from typer.testing import CliRunner
+
+    from ganaug_cli.cli import app
+
+    runner = CliRunner()
+    listed = runner.invoke(app, ["--help"])
+    assert listed.exit_code == 0
+    for command in ("train-gan", "train-rbm", "train-dbn", "sample", "runs", "eval", "augment"):
+        assert command in listed.output
+    trained = runner.invoke(app, ["train-gan", "--data", str(two_class_folder), "--out", str(tmp_path / "run"),
+                                  "--steps", "1", "--quiet", *TINY_GAN])
+    assert trained.exit_code == 0 and trained.stdout.strip() == str(tmp_path / "run")
+    assert runner.invoke(app, ["runs", "--json"]).exit_code == 0

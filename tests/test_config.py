@@ -4,22 +4,23 @@ from pathlib import Path
 
 import pytest
 
-from ganaug_cli.config import CONFIG_SCHEMAS, GanConfig, RbmConfig, resolve_config
+from ganaug_cli.config import GanConfig, RbmConfig, resolve_config
 from ganaug_cli.config.describe import describe
 from ganaug_cli.errors import ConfigError
+from ganaug_cli.families import FAMILIES
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
 def test_every_file_in_configs_validates(path):
-    family = path.stem if path.stem in CONFIG_SCHEMAS else "gan"
-    resolve_config(CONFIG_SCHEMAS[family], file=path)
+    family = path.stem if path.stem in FAMILIES else "gan"
+    resolve_config(FAMILIES[family].config, file=path)
 
 
-@pytest.mark.parametrize("family", sorted(CONFIG_SCHEMAS))
+@pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_family_config_files_show_the_schema_defaults(family):
-    assert (CONFIGS / f"{family}.yaml").read_text() == describe(CONFIG_SCHEMAS[family], family)
+    assert (CONFIGS / f"{family}.yaml").read_text() == describe(FAMILIES[family].config, family)
 
 
 def test_precedence_defaults_then_file_then_flags_then_set(tmp_path):

@@ -5,10 +5,12 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from conftest import assert_same_state, epoch_lines, two_tone_folder
+from ganaug_cli.cli.sample import sample_options_for
+from ganaug_cli.families import FAMILIES
 from ganaug_cli.models.dbn import DBN
 from ganaug_cli.runs import checkpoints, load_checkpoint
-from ganaug_cli.sampling import load_sampling_model, set_burn_in
-from test_rbm import assert_same_state, epoch_lines, two_tone_folder
+from ganaug_cli.sampling import load_sampling_model
 
 TINY_DBN = [
     "--device", "cpu",
@@ -43,22 +45,28 @@ def test_a_dbn_trains_layer_after_layer_and_samples_each_class(cli, tmp_path):
         images = sorted((tmp_path / "out" / name).glob("*.png"))
         assert len(images) == 3 and Image.open(images[0]).size == (8, 8)
     loaded = load_sampling_model(checkpoints(run)[-1], torch.device("cpu"))
-    set_burn_in(loaded, 7)  # what sample --burn-in does: the top RBM runs the chains
-    assert loaded.model.rbms[-1].args["burn_in"] == 7
+    options = sample_options_for(loaded, {"burn_in": 7}, FAMILIES)  # what sample --burn-in 7 does
+    assert loaded.sample_options["burn_in"] == 20 and options["burn_in"] == 7 and "burn_in" not in loaded.model.args
+    top, asked = loaded.model.rbms[-1], {}
+    chain = top.gibbs_chain
+    top.gibbs_chain = lambda *args, **gibbs: asked.update(gibbs) or chain(*args, **gibbs)
+    loaded.model.sample(2, torch.zeros(2, dtype=torch.long), torch.Generator().manual_seed(0), **options)
+    assert asked["burn_in"] == 7  # the top RBM runs the chains
 
 
 def test_only_the_top_layer_holds_the_labels_and_sampling_clamps_them():
     # Hand-built top RBM: hidden unit 0 turns the layer below on, and only label 0 can switch it on;
     # the bottom layer copies its hidden states to the image.
-    dbn = DBN([1, 2, 2], [4, 2], "bernoulli", False, 2, burn_in=20, thinning=1, images_per_chain=1)
+    dbn = DBN([1, 2, 2], [4, 2], "bernoulli", False, 2)
     bottom, top = dbn.rbms
     assert bottom.num_classes == 0 and top.num_classes == 2
     top.W[:4, 0], top.W[4, 0], top.W[5, 0] = 4.0, 8.0, -8.0
     top.b_h[0], top.b_v[:4] = -4.0, -2.0
     bottom.W[:4, :4] = 12 * torch.eye(4)
     bottom.b_v[:4] = -6.0
-    on = dbn.sample(200, torch.zeros(200, dtype=torch.long), torch.Generator().manual_seed(0))
-    off = dbn.sample(200, torch.ones(200, dtype=torch.long), torch.Generator().manual_seed(0))
+    gibbs = dict(burn_in=20, thinning=1, images_per_chain=1)
+    on = dbn.sample(200, torch.zeros(200, dtype=torch.long), torch.Generator().manual_seed(0), **gibbs)
+    off = dbn.sample(200, torch.ones(200, dtype=torch.long), torch.Generator().manual_seed(0), **gibbs)
     assert on.shape == (200, 1, 2, 2) and on.mean() > 0.8 and off.mean() < 0.2
 
 

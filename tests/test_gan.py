@@ -1,5 +1,6 @@
 """GAN training: it trains on every kind of folder, checkpoints, resumes exactly, stops cleanly."""
 
+import json
 import os
 import signal
 import subprocess
@@ -198,3 +199,10 @@ def test_tensorboard_gets_scalars_and_previews_when_installed(cli, two_class_fol
     events = EventAccumulator(str(Path(out.strip()) / "tensorboard"))
     events.Reload()
     assert "loss_d" in events.Tags()["scalars"] and "preview" in events.Tags()["images"]
+
+
+def test_a_run_shorter_than_log_every_still_ends_with_a_metrics_line(two_class_folder, tmp_path):
+    run = train_tiny_gan(two_class_folder, tmp_path / "short", steps=3)  # log_every is 50
+    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert len(lines) == 1 and lines[0]["step"] == 3
+    assert {"loss_d", "loss_g", "images_per_s"} <= lines[0].keys()

@@ -11,12 +11,12 @@ from conftest import folder_checksums, save_gray
 from ganaug_cli.config import DataConfig
 from ganaug_cli.data import load_image_folder
 from ganaug_cli.errors import GanaugError
-from ganaug_cli.metrics.evaluate import Synthetic, evaluate
+from ganaug_cli.workflows.evaluate import Synthetic, evaluate
 from ganaug_cli.metrics.sample_quality import CopyDetector, sample_quality
 from ganaug_cli.models.base import GenerativeModel
 from ganaug_cli.runs import read_run_config
 from ganaug_cli.sampling import LoadedModel, SampleRequest, sample_images
-from ganaug_cli.sampling.filters import FilterStats, build_filter
+from ganaug_cli.workflows.sample_filters import FilterStats, build_filter
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +139,10 @@ def test_eval_needs_exactly_one_source_and_inception_weights_on_disk(cli, traine
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     code, _, err = cli("eval", "--run", run, "--data", data, "-n", "10", "--features", "inception")
     assert code == 1 and "needs torchvision's Inception-v3 weights at" in err
+    assert err.count("\n") == 1  # said before any sampling or judge training
+    code, _, err = cli("eval", "--run", run, "--data", data, "-n", "1", "--features", "fid")
+    assert code == 1 and err.splitlines() == ["error: -n: Input should be greater than or equal to 2",
+                                              "error: --features: Input should be 'domain' or 'inception'"]
 
 
 def augment_run(cli, trained_runs, data, out, *extra):
@@ -184,9 +188,9 @@ def test_augment_refuses_a_non_empty_out_before_any_work(cli, trained_runs, tmp_
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 
-@pytest.mark.parametrize("name", ["none", "shift", "classical"])
+@pytest.mark.parametrize("name", ["shift", "classical"])
 def test_classifier_augmentations_keep_shape_and_range(name):
-    from ganaug_cli.metrics.classical_augment import AUGMENTATIONS
+    from ganaug_cli.metrics.classical_transforms import AUGMENTATIONS
 
     images = torch.rand(6, 3, 20, 20)
     out = AUGMENTATIONS[name](images, torch.Generator().manual_seed(0))
@@ -212,12 +216,12 @@ def test_bad_augment_flags_are_one_line_each_and_exit_1(cli, tmp_path):
 
 
 def test_augment_leaves_no_half_written_folder_when_the_filter_cannot_deliver(cli, trained_runs, tmp_path, monkeypatch):
-    import ganaug_cli.augment
+    import ganaug_cli.workflows.augmented_folder
 
     def reject_all(*args, **kwargs):
         return lambda arrays, class_index: np.zeros(len(arrays), dtype=bool)
 
-    monkeypatch.setattr(ganaug_cli.augment, "build_filter", reject_all)
+    monkeypatch.setattr(ganaug_cli.workflows.augmented_folder, "build_filter", reject_all)
     data = Path(read_run_config(trained_runs["conditional"])["data"]["path"])
     out = tmp_path / "augmented"
     code, stdout, err = augment_run(cli, trained_runs, data, out)

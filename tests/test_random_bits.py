@@ -5,7 +5,7 @@ import io
 import pytest
 import torch
 
-from ganaug_cli.models.random_bits import FastRandom, randint, sampling_random, uniform
+from ganaug_cli.random_sources import FastRandom, randint, sampling_random, uniform
 from ganaug_cli.models.rbm import RBM, bernoulli
 
 
@@ -37,12 +37,12 @@ def test_the_state_survives_a_weights_only_checkpoint():
 
 def test_a_seed_fixes_the_sampled_images_and_different_seeds_differ():
     torch.manual_seed(0)
-    rbm = RBM([1, 4, 4], 8, "bernoulli", False, 2, burn_in=5, thinning=1, images_per_chain=1)
+    rbm = RBM([1, 4, 4], 8, "bernoulli", False, 2)
     rbm.W.normal_(0, 1.0)
     labels = torch.tensor([0, 1, 1])
 
     def draw(seed):
-        return rbm.sample(3, labels, torch.Generator().manual_seed(seed))
+        return rbm.sample(3, labels, torch.Generator().manual_seed(seed), burn_in=5, thinning=1, images_per_chain=1)
 
     assert torch.equal(draw(3), draw(3))
     assert not torch.equal(draw(3), draw(4))

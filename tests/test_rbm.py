@@ -1,7 +1,6 @@
 """RBM: CD and PCD learn, AIS matches exact log Z, Gaussian units on colour data, labels, resume."""
 
 import itertools
-import json
 import math
 from pathlib import Path
 
@@ -10,14 +9,14 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from conftest import save_gray, save_rgb
+from conftest import assert_same_state, epoch_lines, save_rgb, two_tone_folder
 from ganaug_cli.config import RbmConfig
-from ganaug_cli.metrics.ais import ais_log_partition, exact_log_partition
-from ganaug_cli.metrics import likelihood
-from ganaug_cli.metrics.likelihood import pseudo_log_likelihood
+from ganaug_cli.models.rbm_partition import ais_log_partition, exact_log_partition
+from ganaug_cli.models import rbm_likelihood as likelihood
+from ganaug_cli.models.rbm_likelihood import pseudo_log_likelihood
 from ganaug_cli.models.rbm import RBM
 from ganaug_cli.runs import checkpoints, load_checkpoint
-from ganaug_cli.training.rbm import rate_at
+from ganaug_cli.training.boltzmann import rate_at
 from ganaug_cli.training.rbm_learner import RbmLearner
 
 TINY_RBM = [
@@ -32,22 +31,6 @@ TINY_RBM = [
 ]
 
 
-def two_tone_folder(root: Path, per_class: int = 8) -> Path:
-    """A dark and a bright class of 8×8 gray images."""
-    for i in range(per_class):
-        save_gray(root / "bright" / f"{i}.png", value=225 - i, size=8)
-        save_gray(root / "dark" / f"{i}.png", value=30 + i, size=8)
-    return root
-
-
-def read_metrics(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-
-
-def epoch_lines(run: Path) -> list[dict]:
-    return [m for m in read_metrics(run) if any(k.endswith("_recon_error") for k in m)]
-
-
 def train(cli, data: Path, *args: str) -> Path:
     code, out, err = cli("train-rbm", "--data", data, "--quiet", *TINY_RBM, *args)
     assert code == 0, err
@@ -56,7 +39,7 @@ def train(cli, data: Path, *args: str) -> Path:
 
 def small_rbm(classes: int = 0, seed: int = 0) -> RBM:
     torch.manual_seed(seed)
-    rbm = RBM([20], 12, "bernoulli", False, classes, burn_in=1, thinning=1, images_per_chain=1)
+    rbm = RBM([20], 12, "bernoulli", False, classes)
     rbm.W.normal_(0, 0.5)
     rbm.b_v.normal_(0, 0.5)
     rbm.b_h.normal_(0, 0.5)
@@ -143,17 +126,18 @@ def test_a_run_cut_short_by_its_step_budget_still_ends_with_a_likelihood_estimat
 
 def test_sampling_a_class_clamps_its_label_units():
     # Hand-built: hidden unit 0 turns the image on, and only label 0 can switch it on.
-    rbm = RBM([1, 2, 2], 2, "bernoulli", False, 2, burn_in=20, thinning=1, images_per_chain=1)
+    rbm = RBM([1, 2, 2], 2, "bernoulli", False, 2)
     rbm.W[:4, 0], rbm.W[4, 0], rbm.W[5, 0] = 4.0, 8.0, -8.0
     rbm.b_h[0], rbm.b_v[:4] = -4.0, -2.0
-    on = rbm.sample(200, torch.zeros(200, dtype=torch.long), torch.Generator().manual_seed(0))
-    off = rbm.sample(200, torch.ones(200, dtype=torch.long), torch.Generator().manual_seed(0))
+    gibbs = dict(burn_in=20, thinning=1, images_per_chain=1)
+    on = rbm.sample(200, torch.zeros(200, dtype=torch.long), torch.Generator().manual_seed(0), **gibbs)
+    off = rbm.sample(200, torch.ones(200, dtype=torch.long), torch.Generator().manual_seed(0), **gibbs)
     assert on.shape == (200, 1, 2, 2) and on.mean() > 0.8 and off.mean() < 0.2
 
 
 def test_the_packed_update_is_the_cd_gradient_with_momentum_and_weight_decay_on_the_weights_only():
     torch.manual_seed(0)
-    rbm = RBM([6], 4, "bernoulli", False, 2, burn_in=1, thinning=1, images_per_chain=1)
+    rbm = RBM([6], 4, "bernoulli", False, 2)
     for p in (rbm.W, rbm.b_v, rbm.b_h):
         p.normal_(0, 0.5)
     train = RbmConfig.model_validate(
@@ -177,9 +161,12 @@ def test_the_packed_update_is_the_cd_gradient_with_momentum_and_weight_decay_on_
             assert torch.allclose(p, before[name] + velocity[name], atol=1e-6), name
 
 
+ONE_STEP = dict(burn_in=1, thinning=1, images_per_chain=1)  # a sample shows where its chain started
+
+
 def copying_rbm(classes: int) -> RBM:
     """Two hidden units that copy two image units up and back, so a sample shows its chain's start."""
-    rbm = RBM([2], 2, "bernoulli", False, classes, burn_in=1, thinning=1, images_per_chain=1)
+    rbm = RBM([2], 2, "bernoulli", False, classes)
     rbm.W[:2, :2] = 20 * torch.eye(2)
     rbm.b_h[:], rbm.b_v[:2] = -10.0, -10.0
     return rbm
@@ -192,7 +179,7 @@ def test_sampling_chains_start_at_the_mean_image_of_the_clamped_class():
     # Class 2 has no training rows: it starts from the mean of all rows.
     assert torch.allclose(rbm.start_mean, torch.tensor([[1.0, 0.0], [0.0, 1.0], [2 / 3, 1 / 3]]))
     labels = torch.tensor([0] * 100 + [1] * 100)
-    images = rbm.sample(200, labels, torch.Generator().manual_seed(0)).flatten(1)
+    images = rbm.sample(200, labels, torch.Generator().manual_seed(0), **ONE_STEP).flatten(1)
     assert images[:100, 0].mean() > 0.99 and images[:100, 1].mean() < 0.01
     assert images[100:, 0].mean() < 0.01 and images[100:, 1].mean() > 0.99
 
@@ -204,7 +191,7 @@ def test_a_checkpoint_from_before_chain_starts_existed_samples_from_uniform_nois
     rbm.start_mean.fill_(1.0)
     rbm.load_state_dict(saved)
     assert torch.equal(rbm.start_mean, torch.full((1, 2), 0.5))
-    images = rbm.sample(400, None, torch.Generator().manual_seed(0))
+    images = rbm.sample(400, None, torch.Generator().manual_seed(0), **ONE_STEP)
     assert 0.4 < images.mean() < 0.6
 
 
@@ -254,34 +241,6 @@ def test_sample_burn_in_overrides_the_runs_setting_for_boltzmann_runs_only(cli, 
     code, _, err = cli("sample", "--run", trained_runs["conditional"], "-n", "2", "--burn-in", "5", "--out", tmp_path / "gan")
     last = err.strip().splitlines()[-1]
     assert code == 1 and last.startswith("error: --burn-in: applies to RBM and DBN runs") and last.endswith("is a gan run")
-
-
-def trainer_tensors(run: Path) -> dict:
-    content = load_checkpoint(checkpoints(run)[-1])
-    flat = {}
-
-    def walk(prefix, value):
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(f"{prefix}.{k}", v)
-        elif isinstance(value, (list, tuple)):
-            for i, v in enumerate(value):
-                walk(f"{prefix}.{i}", v)
-        else:
-            flat[prefix] = value
-
-    walk("", {"trainer": content["trainer"], "model": content["model_state"], "step": content["step"]})
-    return flat
-
-
-def assert_same_state(a: Path, b: Path) -> None:
-    left, right = trainer_tensors(a), trainer_tensors(b)
-    assert left.keys() == right.keys()
-    for key in left:
-        if isinstance(left[key], torch.Tensor):
-            assert torch.equal(left[key], right[key]), key
-        else:
-            assert left[key] == right[key], key
 
 
 def test_a_resumed_run_ends_exactly_where_a_straight_run_ends(cli, tmp_path):

@@ -146,19 +146,20 @@ def test_the_grid_option_writes_a_png(cli, trained_runs, tmp_path):
     assert code == 0 and Image.open(grid).mode == "L"
 
 
-def test_a_pickle_checkpoint_is_refused_by_sample(cli, tmp_path):
-    import os
-
+def test_a_pickle_checkpoint_is_refused_by_sample_and_its_code_never_runs(cli, tmp_path):
     import torch
 
-    class Payload:
+    marker = tmp_path / "pwned"
+
+    class Payload:  # unpickling it would create the marker file
         def __reduce__(self):
-            return (os.system, ("echo pwned",))
+            return (open, (str(marker), "w"))
 
     evil = tmp_path / "evil.pt"
     torch.save({"format": "ganaug-checkpoint", "format_version": 1, "x": Payload()}, evil)
     code, stdout, err = cli("sample", "--checkpoint", evil, "--out", tmp_path / "s")
-    assert (code, stdout) == (1, "") and "pickled code" in err and "pwned" not in stdout
+    assert (code, stdout) == (1, "") and "pickled code" in err
+    assert not marker.exists()
 
 
 def test_the_grid_of_a_conditional_run_has_one_row_per_class(cli, trained_runs, tmp_path):

@@ -1,5 +1,10 @@
-"""The command line: thin Typer commands over the library. Exit codes are set here only."""
+"""The command line: thin Typer commands over the library. Exit codes are set here only.
 
-from ganaug_cli.cli.app import app, main
+``from ganaug_cli.cli import app`` is the whole app, ready for Typer's ``CliRunner``.
+"""
 
-__all__ = ["app", "main"]
+from ganaug_cli.cli.app import build_app, main, run
+
+app = build_app()
+
+__all__ = ["app", "build_app", "main", "run"]

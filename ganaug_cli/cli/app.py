@@ -1,4 +1,5 @@
-"""The Typer app and the one place that turns outcomes into exit codes.
+"""The Typer app, built from the family registry, and the one place that turns outcomes
+into exit codes.
 
 0 success · 1 a GanaugError (bad input, broken file) · 2 usage error ·
 130 Ctrl-C · 141 closed output pipe · 143 SIGTERM.
@@ -12,16 +13,14 @@ import sys
 import typer
 
 from ganaug_cli import __version__
+from ganaug_cli.cli.augment import make_augment_command
+from ganaug_cli.cli.evaluate import eval_command
+from ganaug_cli.cli.output import OutputClosed
+from ganaug_cli.cli.runs import runs_command
+from ganaug_cli.cli.sample import make_sample_command
+from ganaug_cli.cli.train import make_train_command
 from ganaug_cli.errors import ConfigError, GanaugError, Terminated
-
-app = typer.Typer(
-    name="ganaug",
-    help="Train a GAN, RBM or DBN on a small image folder and write synthetic images.",
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+from ganaug_cli.families import FAMILIES, Family
 
 
 def _show_version(value: bool) -> None:
@@ -30,11 +29,33 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True, help="Print the version."),
 ) -> None:
-    """Train a GAN, RBM or DBN on a small image folder and write synthetic images."""
+    """Train a generative model on a small image folder and write synthetic images."""
+
+
+def build_app(families: dict[str, Family] | None = None) -> typer.Typer:
+    """The whole CLI: one train-<family> command per registered family, then sample, runs,
+    eval and augment, which take any of them."""
+    families = FAMILIES if families is None else families
+    titles = ", ".join(family.title for family in families.values())
+    app = typer.Typer(
+        name="ganaug",
+        help=f"Train a generative model ({titles}) on a small image folder and write synthetic images.",
+        add_completion=False,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(_root)
+    for family in families.values():
+        app.command(name=f"train-{family.name}")(make_train_command(family))
+    app.command(name="sample")(make_sample_command(families))
+    app.command(name="runs")(runs_command)
+    app.command(name="eval")(eval_command)
+    app.command(name="augment")(make_augment_command(families))
+    return app
 
 
 def _raise_terminated(signum, frame):
@@ -46,12 +67,12 @@ def _error(message: str) -> None:
         print(f"error: {line}", file=sys.stderr)
 
 
-def run(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code (tests call this directly)."""
-    # Import the command modules so that they register on ``app``.
-    from ganaug_cli.cli import augment, evaluate, sample, train  # noqa: F401
-    from ganaug_cli.cli.output import OutputClosed
+def run(argv: list[str] | None = None, app: typer.Typer | None = None) -> int:
+    """Run the CLI and return its exit code (tests call this directly).
 
+    Without ``app`` the app is built from the registry as it is now.
+    """
+    app = build_app() if app is None else app
     try:
         result = app(args=argv, prog_name="ganaug", standalone_mode=False)
         return result if isinstance(result, int) else 0

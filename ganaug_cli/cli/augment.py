@@ -3,70 +3,81 @@
 import json
 import logging
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
+from pydantic import create_model
 
-from ganaug_cli.augment import AugmentPlan, augment_folder, check_out_folder
-from ganaug_cli.cli.app import app
 from ganaug_cli.cli.output import print_result, setup_output, validate_flags
-from ganaug_cli.config.families import AugmentCommandConfig
+from ganaug_cli.config.commands import AugmentCommandConfig
 from ganaug_cli.devices import resolve_device
-from ganaug_cli.training.session import train_family
+from ganaug_cli.families import Family
+from ganaug_cli.workflows.augmented_folder import AugmentPlan, augment_folder, check_out_folder
+from ganaug_cli.workflows.train import train_family
 
 log = logging.getLogger("ganaug")
 DEFAULTS = AugmentCommandConfig()
 
 
-@app.command()
-def augment(
-    data: Annotated[Path, typer.Option("--data", help="The real image folder (only read, never changed).")],
-    out: Annotated[Path, typer.Option("--out", help="New folder for real + synthetic images (must not exist or be empty).")],
-    model: Annotated[str, typer.Option("--model", help=f"gan, rbm or dbn (default: {DEFAULTS.model}).")] = DEFAULTS.model,
-    run: Annotated[Optional[Path], typer.Option("--run", help="Use this trained run instead of training one.")] = None,
-    ratio: Annotated[Optional[float], typer.Option("--ratio", help=f"Add R × each class's real count (default: {DEFAULTS.ratio}).")] = None,
-    per_class: Annotated[Optional[int], typer.Option("--per-class", help="Add N images to every class.")] = None,
-    balance: Annotated[bool, typer.Option("--balance", help="Fill every class up to the largest class's count.")] = False,
-    link: Annotated[bool, typer.Option("--link", help="Hard-link the real images instead of copying them.")] = False,
-    min_confidence: Annotated[Optional[float], typer.Option("--min-confidence", help=f"Keep samples the domain classifier puts in their class with this probability (default: {DEFAULTS.min_confidence}).")] = None,
-    no_filter: Annotated[bool, typer.Option("--no-filter", help="Keep every sample (no class-confidence filter).")] = False,
-    reject_copies: Annotated[bool, typer.Option("--reject-copies", help="Drop samples that are near-copies of training images.")] = False,
-    allow_fewer: Annotated[bool, typer.Option("--allow-fewer", help="When the filters reject too many samples of a class, add those that passed (with a warning) instead of failing.")] = False,
-    config: Annotated[Optional[Path], typer.Option("--config", help="Training config (YAML), as for train-<model>.")] = None,
-    sets: Annotated[Optional[list[str]], typer.Option("--set", help="Training config override section.key=value.")] = None,
-    steps: Annotated[Optional[int], typer.Option("--steps", help="Training steps.")] = None,
-    max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Training time limit.")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed for training and sampling.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors and the output folder.")] = False,
-) -> None:
-    """Write DIR's images plus synthetic ones as a new ImageFolder at --out.
+def make_augment_command(families: dict[str, Family]):
+    """``augment`` whose --model takes any registered family."""
+    # --model's choices are the registry's, checked with the other flags so every problem is one line.
+    schema = create_model(
+        "AugmentFlags", __base__=AugmentCommandConfig, model=(Literal[tuple(families)], DEFAULTS.model)
+    )
+    names = ", ".join(families)
 
-    Example: ganaug augment --data ./imgs --out ./imgs-augmented --balance
-    """
-    progress = setup_output(quiet)
-    if sum(x is not None and x is not False for x in (ratio, per_class, balance or None)) > 1:
-        raise typer.BadParameter("give only one of --ratio, --per-class and --balance", param_hint="'--ratio'")
-    flags = {"model": "--model", "ratio": "--ratio", "min_confidence": "--min-confidence"}
-    options = validate_flags(AugmentCommandConfig, flags, model=model, ratio=ratio, min_confidence=min_confidence)
-    check_out_folder(out)  # before a possibly long training
-    if run is None:
-        given = {"data.path": ("--data", str(data)), "train.steps": ("--steps", steps),
-                 "train.max_minutes": ("--max-minutes", max_minutes), "train.device": ("--device", device),
-                 "train.seed": ("--seed", seed)}
-        flags = {key: value for key, value in given.items() if value[1] is not None}
-        run = train_family(options.model, config_file=config, flags=flags, sets=sets or [], progress=progress)
-        log.info("trained run: %s", run)
-    plan = AugmentPlan(
-        ratio=options.ratio, per_class=per_class, balance=balance, link=link,
-        min_confidence=None if no_filter else options.min_confidence, reject_copies=reject_copies, seed=seed,
-        allow_fewer=allow_fewer,
-    )
-    report = augment_folder(data, out, run, plan, resolve_device(device or "auto"), progress)
-    log.info(
-        "wrote %d real and %d synthetic images to %s (%.0f%% of drawn samples rejected by the filters)",
-        sum(report.real.values()), sum(report.synthetic.values()), out, 100 * report.rejection_rate,
-    )
-    log.info("per class (real + synthetic): %s", json.dumps(
-        {name: f"{count} + {report.synthetic.get(name, 0)}" for name, count in report.real.items()}))
-    print_result(str(out))
+    def augment(
+        data: Annotated[Path, typer.Option("--data", help="The real image folder (only read, never changed).")],
+        out: Annotated[Path, typer.Option("--out", help="New folder for real + synthetic images (must not exist or be empty).")],
+        model: Annotated[Optional[str], typer.Option("--model", help=f"{names} (default: {DEFAULTS.model}).")] = None,
+        run: Annotated[Optional[Path], typer.Option("--run", help="Use this trained run instead of training one.")] = None,
+        ratio: Annotated[Optional[float], typer.Option("--ratio", help=f"Add R × each class's real count (default: {DEFAULTS.ratio}).")] = None,
+        per_class: Annotated[Optional[int], typer.Option("--per-class", help="Add N images to every class.")] = None,
+        balance: Annotated[bool, typer.Option("--balance", help="Fill every class up to the largest class's count.")] = False,
+        link: Annotated[bool, typer.Option("--link", help="Hard-link the real images instead of copying them.")] = False,
+        min_confidence: Annotated[Optional[float], typer.Option("--min-confidence", help=f"Keep samples the domain classifier puts in their class with this probability (default: {DEFAULTS.min_confidence}).")] = None,
+        no_filter: Annotated[bool, typer.Option("--no-filter", help="Keep every sample (no class-confidence filter).")] = False,
+        reject_copies: Annotated[bool, typer.Option("--reject-copies", help="Drop samples that are near-copies of training images.")] = False,
+        allow_fewer: Annotated[bool, typer.Option("--allow-fewer", help="When the filters reject too many samples of a class, add those that passed (with a warning) instead of failing.")] = False,
+        config: Annotated[Optional[Path], typer.Option("--config", help="Training config (YAML), as for train-<model>.")] = None,
+        sets: Annotated[Optional[list[str]], typer.Option("--set", help="Training config override section.key=value.")] = None,
+        steps: Annotated[Optional[int], typer.Option("--steps", help="Training steps (default: the model's train.steps).")] = None,
+        epochs: Annotated[Optional[int], typer.Option("--epochs", help="Training epochs (default: the model's train.epochs).")] = None,
+        max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Training time limit.")] = None,
+        device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = None,
+        seed: Annotated[Optional[int], typer.Option("--seed", help="Seed for training and sampling.")] = None,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors and the output folder.")] = False,
+    ) -> None:
+        """Write DIR's images plus synthetic ones as a new ImageFolder at --out.
+
+        Example: ganaug augment --data ./imgs --out ./imgs-augmented --balance
+        """
+        progress = setup_output(quiet)
+        if sum(x is not None and x is not False for x in (ratio, per_class, balance or None)) > 1:
+            raise typer.BadParameter("give only one of --ratio, --per-class and --balance", param_hint="'--ratio'")
+        flags = {"model": "--model", "ratio": "--ratio", "min_confidence": "--min-confidence"}
+        options = validate_flags(schema, flags, model=model, ratio=ratio, min_confidence=min_confidence)
+        check_out_folder(out)  # before a possibly long training
+        if run is None:
+            given = {"data.path": ("--data", str(data)), "train.steps": ("--steps", steps),
+                     "train.epochs": ("--epochs", epochs), "train.max_minutes": ("--max-minutes", max_minutes),
+                     "train.device": ("--device", device), "train.seed": ("--seed", seed)}
+            flags = {key: value for key, value in given.items() if value[1] is not None}
+            run = train_family(families[options.model], config_file=config, flags=flags, sets=sets or [], progress=progress)
+            log.info("trained run: %s", run)
+        plan = AugmentPlan(
+            ratio=options.ratio, per_class=per_class, balance=balance, link=link,
+            min_confidence=None if no_filter else options.min_confidence, reject_copies=reject_copies, seed=seed,
+            allow_fewer=allow_fewer,
+        )
+        report = augment_folder(data, out, run, plan, resolve_device(device or "auto"), progress)
+        log.info(
+            "wrote %d real and %d synthetic images to %s (%.0f%% of drawn samples rejected by the filters)",
+            sum(report.real.values()), sum(report.synthetic.values()), out, 100 * report.rejection_rate,
+        )
+        log.info("per class (real + synthetic): %s", json.dumps(
+            {name: f"{count} + {report.synthetic.get(name, 0)}" for name, count in report.real.items()}))
+        print_result(str(out))
+
+    return augment

@@ -7,15 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from ganaug_cli.cli.app import app
-from ganaug_cli.cli.output import print_result, setup_output
+from ganaug_cli.cli.output import print_result, setup_output, validate_flags
+from ganaug_cli.config.commands import EvalCommandConfig
 from ganaug_cli.devices import resolve_device
-from ganaug_cli.errors import GanaugError
-from ganaug_cli.metrics.evaluate import evaluate, synthetic_from_folder, synthetic_from_run
+from ganaug_cli.metrics.inception import require_weights
 from ganaug_cli.runs import DEFAULT_RUNS_ROOT
 from ganaug_cli.sampling import load_sampling_model, resolve_checkpoint
+from ganaug_cli.workflows.evaluate import evaluate, synthetic_from_folder, synthetic_from_run
 
-DEFAULT_N = 2000
+DEFAULTS = EvalCommandConfig()
 
 
 def _format(report: dict) -> list[str]:
@@ -40,16 +40,15 @@ def _format(report: dict) -> list[str]:
     return lines
 
 
-@app.command(name="eval")
 def eval_command(
     data: Annotated[Path, typer.Option("--data", help="The real image folder to compare with.")],
     run: Annotated[Optional[Path], typer.Option("--run", help="Draw samples from this run.")] = None,
     samples: Annotated[Optional[Path], typer.Option("--samples", help="A folder of synthetic images instead of a run.")] = None,
-    n: Annotated[int, typer.Option("-n", help=f"Samples to draw with --run (default: {DEFAULT_N}).")] = DEFAULT_N,
-    features: Annotated[str, typer.Option("--features", help="domain (a classifier trained on --data) or inception.")] = "domain",
+    n: Annotated[Optional[int], typer.Option("-n", help=f"Samples to draw with --run (default: {DEFAULTS.n}).")] = None,
+    features: Annotated[Optional[str], typer.Option("--features", help=f"domain (a classifier trained on --data) or inception (default: {DEFAULTS.features}).")] = None,
     downstream: Annotated[bool, typer.Option("--downstream", help="Also train a classifier on real vs real+synthetic (3 seeds).")] = False,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed for drawing samples (default: a fresh one).")] = None,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    device: Annotated[Optional[str], typer.Option("--device", help=f"auto, cpu, cuda, cuda:N or mps (default: {DEFAULTS.device}).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors and the result.")] = False,
 ) -> None:
@@ -60,19 +59,22 @@ def eval_command(
     progress = setup_output(quiet)
     if (run is None) == (samples is None):
         raise typer.BadParameter("give exactly one of --run and --samples", param_hint="'--run' / '--samples'")
-    if features not in ("domain", "inception"):
-        raise GanaugError(f"--features: must be domain or inception (got {features!r})")
-    if n < 2:
-        raise GanaugError(f"-n: must be at least 2 (got {n})")
-    torch_device = resolve_device(device)
+    flags = {"n": "-n", "features": "--features", "device": "--device"}
+    settings = validate_flags(EvalCommandConfig, flags, n=n, features=features, device=device)
+    if settings.features == "inception":
+        require_weights()  # before any sampling or judge training
+    torch_device = resolve_device(settings.device)
     if run is not None:
         loaded = load_sampling_model(resolve_checkpoint(run, None, DEFAULT_RUNS_ROOT), torch_device)
-        real, synthetic = synthetic_from_run(loaded, data, n, seed if seed is not None else secrets.randbelow(2**31), progress)
+        seed = seed if seed is not None else secrets.randbelow(2**31)
+        real, synthetic = synthetic_from_run(loaded, data, settings.n, seed, progress)
         cache = loaded.run_dir / "eval"
     else:
         real, synthetic = synthetic_from_folder(samples, data, progress)
         cache = None
-    report = evaluate(real, synthetic, classifier_cache=cache, features=features, downstream=downstream, device=torch_device)
+    report = evaluate(
+        real, synthetic, classifier_cache=cache, features=settings.features, downstream=downstream, device=torch_device
+    )
     if as_json:
         print_result(json.dumps(report))
     else:

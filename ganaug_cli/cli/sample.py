@@ -1,5 +1,6 @@
-"""sample and runs: generate images from a trained run; list the runs."""
+"""sample: generate images from a trained run, with the run's family's sampling options as flags."""
 
+import inspect
 import json
 import logging
 import time
@@ -8,16 +9,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from ganaug_cli.cli.app import app
 from ganaug_cli.cli.output import print_result, setup_output, validate_flags
-from ganaug_cli.config.families import SampleConfig
+from ganaug_cli.config.commands import SampleConfig
 from ganaug_cli.devices import resolve_device
-from ganaug_cli.errors import ConfigError, GanaugError
+from ganaug_cli.errors import ConfigError
+from ganaug_cli.families import Family
 from ganaug_cli.imaging import save_grid
-from ganaug_cli.runs import DEFAULT_RUNS_ROOT, list_runs, read_run_summary
-from ganaug_cli.sampling import SampleReport, SampleRequest, load_sampling_model, resolve_checkpoint, sample_images, set_burn_in
-from ganaug_cli.sampling.filters import FilterStats, build_filter
+from ganaug_cli.runs import DEFAULT_RUNS_ROOT
+from ganaug_cli.sampling import LoadedModel, SampleReport, SampleRequest, load_sampling_model, resolve_checkpoint, sample_images
 from ganaug_cli.sampling.grid import grid_from_files, grid_from_rows
+from ganaug_cli.workflows.sample_filters import FilterStats, build_filter
 
 log = logging.getLogger("ganaug")
 DEFAULTS = SampleConfig()
@@ -28,7 +29,6 @@ def _default(name: str) -> str:
     return f"(default: {getattr(DEFAULTS, name)})"
 
 
-@app.command()
 def sample(
     n: Annotated[Optional[int], typer.Option("-n", help=f"Images to write, split evenly over the classes {_default('n')}.")] = None,
     per_class: Annotated[Optional[int], typer.Option("--per-class", help="Images to write for every chosen class.")] = None,
@@ -49,7 +49,8 @@ def sample(
     reject_copies: Annotated[bool, typer.Option("--reject-copies", help="Drop samples that are near-copies of training images.")] = False,
     data: Annotated[Optional[Path], typer.Option("--data", help="Real folder for the filters (default: the run's training folder).")] = None,
     allow_fewer: Annotated[bool, typer.Option("--allow-fewer", help="When the filters reject too many samples of a class, keep those that passed (with a warning) instead of failing.")] = False,
-    burn_in: Annotated[Optional[int], typer.Option("--burn-in", help="RBM and DBN runs: Gibbs steps before each image (default: the run's sample.burn_in); more steps, more varied images that keep their class less often.")] = None,
+    options: dict | None = None,
+    families: dict[str, Family] | None = None,
 ) -> None:
     """Write synthetic images from a trained run (conditional runs: one folder per class).
 
@@ -62,28 +63,27 @@ def sample(
         raise ConfigError(f"--size: must be greater than 0 (got {size})")
     if per_class is not None and per_class <= 0:
         raise ConfigError(f"--per-class: must be greater than 0 (got {per_class})")
-    if burn_in is not None and burn_in < 0:
-        raise ConfigError(f"--burn-in: must be 0 or more (got {burn_in})")
     if min_confidence is not None and not 0 < min_confidence <= 1:
         raise ConfigError(f"--min-confidence: must be in (0, 1] (got {min_confidence})")
     flags = {"n": "-n", "batch_size": "--batch-size", "device": "--device", "format": "--format"}
-    options = validate_flags(SampleConfig, flags, n=n, batch_size=batch_size, device=device, format=fmt)
+    settings = validate_flags(SampleConfig, flags, n=n, batch_size=batch_size, device=device, format=fmt)
+    check_option_values(options or {}, families or {})
     path = resolve_checkpoint(run, checkpoint, DEFAULT_RUNS_ROOT)
-    loaded = load_sampling_model(path, resolve_device(options.device))
-    if burn_in is not None:
-        set_burn_in(loaded, burn_in)
+    loaded = load_sampling_model(path, resolve_device(settings.device))
+    family_options = sample_options_for(loaded, options or {}, families or {})
     target = out if out is not None else loaded.run_dir / "samples"
     request = SampleRequest(
-        n=None if per_class is not None else options.n,
+        n=None if per_class is not None else settings.n,
         per_class=per_class,
         classes=classes,
         seed=seed,
-        batch_size=options.batch_size,
-        fmt=options.format,
+        batch_size=settings.batch_size,
+        fmt=settings.format,
         size=size,
-        quality=options.jpeg_quality,
+        quality=settings.jpeg_quality,
         overwrite=overwrite,
         allow_fewer=allow_fewer,
+        options=family_options,
     )
     report = SampleReport(seed=0, out=target, counts={})
     stats = FilterStats()
@@ -116,7 +116,7 @@ def sample(
             "count": report.written,
             "per_class": {str(k): v for k, v in report.counts.items()},
             "seed": report.seed,
-            "format": options.format,
+            "format": settings.format,
             "seconds": round(elapsed, 3),
             "grid": str(grid) if grid else None,
             "rejection_rate": round(stats.rejection_rate, 4) if keep is not None else None,
@@ -124,31 +124,51 @@ def sample(
         print_result(json.dumps(summary))
 
 
-@app.command()
-def runs(
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list instead of a table.")] = False,
-) -> None:
-    """List the trained runs under ./runs, oldest first.
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
-    Example: ganaug runs
-    """
-    rows = []
-    for run_dir in list_runs(DEFAULT_RUNS_ROOT):
-        try:
-            summary = read_run_summary(run_dir)
-        except GanaugError:
-            continue
-        rows.append({"run": str(run_dir), **summary})
-    if as_json:
-        print_result(json.dumps(rows))
-        return
-    if not rows:
-        log.info("no trained runs under %s/", DEFAULT_RUNS_ROOT)
-        return
-    header = f"{'RUN':<22} {'FAMILY':<6} {'STEP':>8} {'CLASSES':>7} {'RES':>4}  LAST CHECKPOINT"
-    print_result(header)
-    for row in rows:
-        print_result(
-            f"{row['run']:<22} {row['family']:<6} {row['step']:>8} {len(row['class_names']):>7} "
-            f"{row['resolution']:>4}  {row['last_checkpoint_time']}"
-        )
+
+def _owners(option: str, families: dict[str, Family]) -> str:
+    return " and ".join(f.title for f in families.values() if option in f.sample_options.model_fields)
+
+
+def check_option_values(given: dict, families: dict[str, Family]) -> None:
+    """Each sampling flag's value against the schema that defines it, before any loading."""
+    for name, value in given.items():
+        if value is not None:
+            schema = next(f.sample_options for f in families.values() if name in f.sample_options.model_fields)
+            validate_flags(schema, {name: _flag(name)}, **{name: value})
+
+
+def sample_options_for(loaded: LoadedModel, given: dict, families: dict[str, Family]) -> dict:
+    """The run's sampling options with the flags given; a flag of another family is one line."""
+    given = {name: value for name, value in given.items() if value is not None}
+    schema = loaded.entry.sample_options
+    for name in given:
+        if name not in schema.model_fields:
+            raise ConfigError(
+                f"{_flag(name)}: applies to {_owners(name, families)} runs, and {loaded.run_dir} is a {loaded.family} run"
+            )
+    flags = {name: _flag(name) for name in schema.model_fields}
+    return validate_flags(schema, flags, **{**loaded.sample_options, **given}).model_dump()
+
+
+def make_sample_command(families: dict[str, Family]):
+    """``sample`` with one flag per sampling option of any family (--burn-in, ...)."""
+    extra: dict[str, inspect.Parameter] = {}
+    for family in families.values():
+        for name, field in family.sample_options.model_fields.items():
+            if name not in extra:
+                help_text = f"{_owners(name, families)} runs: {field.description or name} (default: the run's sample.{name})."
+                annotation = Annotated[Optional[field.annotation], typer.Option(_flag(name), help=help_text)]
+                extra[name] = inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+
+    def command(**given) -> None:
+        options = {name: given.pop(name) for name in extra}
+        sample(**given, options=options, families=families)
+
+    fixed = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for name, p in inspect.signature(sample).parameters.items()
+             if name not in ("options", "families")]
+    command.__signature__ = inspect.Signature([*fixed, *extra.values()])
+    command.__doc__ = sample.__doc__
+    return command

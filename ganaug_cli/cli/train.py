@@ -1,29 +1,18 @@
-"""train-gan, train-rbm, train-dbn: one command per family, built from one template."""
+"""train-<family>: one command per registered family, built from one template."""
 
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from ganaug_cli.cli.app import app
 from ganaug_cli.cli.output import print_result, setup_output
-from ganaug_cli.config import CONFIG_SCHEMAS, schema_default
-from ganaug_cli.training.session import train_family
-
-EXAMPLES = {
-    "gan": "ganaug train-gan --data ./imgs --steps 2000",
-    "rbm": "ganaug train-rbm --data ./imgs --epochs 20",
-    "dbn": "ganaug train-dbn --data ./imgs --set model.layers=[500,500,2000]",
-}
-SUMMARIES = {
-    "gan": "Train a GAN (conditional when the data has classes) on an image folder.",
-    "rbm": "Train a Restricted Boltzmann Machine (CD-k / PCD) on an image folder.",
-    "dbn": "Train a Deep Belief Network (greedy stack of RBMs) on an image folder.",
-}
+from ganaug_cli.config import schema_default
+from ganaug_cli.families import Family
+from ganaug_cli.workflows.train import train_family
 
 
-def _make_train_command(family: str):
-    schema = CONFIG_SCHEMAS[family]
+def make_train_command(family: Family):
+    schema = family.config
 
     def default(key: str) -> str:
         value = schema_default(schema, key)
@@ -63,9 +52,5 @@ def _make_train_command(family: str):
         )
         print_result(str(run_dir))
 
-    command.__doc__ = f"{SUMMARIES[family]}\n\nExample: {EXAMPLES[family]}"
+    command.__doc__ = f"{family.summary}\n\nExample: {family.example}"
     return command
-
-
-for _family in ("gan", "rbm", "dbn"):
-    app.command(name=f"train-{_family}")(_make_train_command(_family))

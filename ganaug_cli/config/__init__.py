@@ -1,15 +1,18 @@
 """Typed configs: every default lives in these schemas, nowhere else."""
 
-from ganaug_cli.config.families import CONFIG_SCHEMAS, DbnConfig, GanConfig, RbmConfig
+from ganaug_cli.config.boltzmann import DbnConfig, GibbsOptions, RbmConfig
+from ganaug_cli.config.gan import GanConfig, GanSampleOptions
 from ganaug_cli.config.loading import resolve_config, schema_default
-from ganaug_cli.config.schema import DataConfig, TrainConfig
+from ganaug_cli.config.schema import DataConfig, Section, TrainConfig
 
 __all__ = [
-    "CONFIG_SCHEMAS",
     "DataConfig",
     "DbnConfig",
     "GanConfig",
+    "GanSampleOptions",
+    "GibbsOptions",
     "RbmConfig",
+    "Section",
     "TrainConfig",
     "resolve_config",
     "schema_default",

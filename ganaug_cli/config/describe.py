@@ -1,14 +1,10 @@
 """Render a schema's defaults as commented YAML: the source of configs/<family>.yaml.
 
-    python -m ganaug_cli.config.describe gan > configs/gan.yaml
+    python -m ganaug_cli.families gan > configs/gan.yaml
 """
-
-import sys
 
 import yaml
 from pydantic import BaseModel
-
-from ganaug_cli.config.families import CONFIG_SCHEMAS
 
 
 def _scalar(value) -> str:
@@ -32,7 +28,3 @@ def describe(schema: type[BaseModel], family: str) -> str:
             lines.append(f"  {key}: {_scalar(sub.default)}")
     return "\n".join(lines) + "\n"
 
-
-if __name__ == "__main__":
-    family = sys.argv[1]
-    sys.stdout.write(describe(CONFIG_SCHEMAS[family], family))

@@ -2,9 +2,9 @@
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 COLOR_NAMES = {"white": (255, 255, 255), "black": (0, 0, 0), "gray": (128, 128, 128)}
@@ -16,13 +16,22 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
+def _auto_or_bool(value):
+    if value == "auto" or isinstance(value, bool):
+        return value
+    raise ValueError("must be auto, true or false")
+
+
+AutoOrBool = Annotated[bool | Literal["auto"], BeforeValidator(_auto_or_bool)]
+
+
 class DataConfig(Section):
     path: Path | None = Field(None, description="image folder; class = first-level subfolder")
     resolution: int | Literal["auto"] = Field(
         "auto", description="square side in pixels; auto = the family's choice from the data"
     )
     channels: Literal["auto", "gray", "rgb", "rgba"] = Field(
-        "auto", description="auto = gray when every image is gray, else rgb"
+        "auto", description="auto = rgba when some image has transparency, else gray when every image is gray, else rgb"
     )
     resize: Literal["center-crop", "pad", "stretch"] = "center-crop"
     background: tuple[int, int, int] = Field(

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganaug_cli.metrics.classical_augment import AUGMENTATIONS
+from ganaug_cli.metrics.classical_transforms import AUGMENTATIONS
 
 
 class DomainClassifier(nn.Module):

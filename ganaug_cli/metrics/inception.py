@@ -19,9 +19,8 @@ def weights_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILE
 
 
-def load_inception(device: torch.device) -> torch.nn.Module:
-    from torchvision.models import inception_v3
-
+def require_weights() -> Path:
+    """The weights file, or a one-line error saying where to put it (checked before any work)."""
     path = weights_path()
     if not path.is_file():
         raise GanaugError(
@@ -29,6 +28,13 @@ def load_inception(device: torch.device) -> torch.nn.Module:
             f"(copy {WEIGHTS_FILE} there from a machine where torchvision has downloaded it), "
             "or use the default --features domain"
         )
+    return path
+
+
+def load_inception(device: torch.device) -> torch.nn.Module:
+    from torchvision.models import inception_v3
+
+    path = require_weights()
     model = inception_v3(weights=None, aux_logits=True, init_weights=False)
     try:
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))

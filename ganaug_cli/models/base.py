@@ -25,9 +25,11 @@ class GenerativeModel(nn.Module, ABC):
         return int(self.args.get("num_classes", 0))
 
     @abstractmethod
-    def sample(self, n: int, labels: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
+    def sample(self, n: int, labels: torch.Tensor | None, generator: torch.Generator, **options) -> torch.Tensor:
         """``n`` images as an N×C×H×W float tensor in [0, 1], on the model's device.
 
         ``labels`` (N int64) picks each image's class for conditional models;
         ``generator`` is the only source of randomness, so a seed fixes the output.
+        ``options`` are the family's sampling options (its registry entry's schema, as
+        keywords): chosen per call, so they are never part of the constructor's ``args``.
         """

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ganaug_cli.models.base import GenerativeModel
-from ganaug_cli.models.random_bits import Source, sampling_random
+from ganaug_cli.random_sources import Source, sampling_random
 from ganaug_cli.models.rbm import RBM, bernoulli
 
 
@@ -25,15 +25,10 @@ class DBN(GenerativeModel):
         units: str,
         learn_variance: bool,
         num_classes: int,
-        burn_in: int,
-        thinning: int,
-        images_per_chain: int,
     ):
         super().__init__(
-            shape=list(shape), layers=list(layers), units=units, learn_variance=learn_variance,
-            num_classes=num_classes, burn_in=burn_in, thinning=thinning, images_per_chain=images_per_chain,
+            shape=list(shape), layers=list(layers), units=units, learn_variance=learn_variance, num_classes=num_classes
         )
-        gibbs = dict(burn_in=burn_in, thinning=thinning, images_per_chain=images_per_chain)
         sizes = [math.prod(shape), *layers]
         top = len(layers) - 1
         self.rbms = nn.ModuleList(
@@ -43,7 +38,6 @@ class DBN(GenerativeModel):
                 units if i == 0 else "bernoulli",  # upper layers model binary hidden states
                 learn_variance and i == 0,
                 num_classes if i == top else 0,
-                **gibbs,
             )
             for i in range(len(layers))
         )
@@ -58,13 +52,16 @@ class DBN(GenerativeModel):
         return v
 
     @torch.no_grad()
-    def sample_from(self, level: int, n: int, labels: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
-        """Images from the stack up to ``level``: Gibbs in that RBM, then the down-pass."""
+    def sample_from(
+        self, level: int, n: int, labels: torch.Tensor | None, generator: torch.Generator, **gibbs
+    ) -> torch.Tensor:
+        """Images from the stack up to ``level``: Gibbs in that RBM (``gibbs``: the GibbsOptions
+        fields), then the down-pass."""
         generator = sampling_random(generator, self.rbms[0].W.device)
-        v = self.rbms[level].gibbs_chain(n, labels, generator)
+        v = self.rbms[level].gibbs_chain(n, labels, generator, **gibbs)
         for rbm in reversed(self.rbms[:level]):
             v = rbm.visible_mean(bernoulli(v, generator=generator))[:, : rbm.pixels]
         return self.rbms[0].to_images(v)
 
-    def sample(self, n, labels, generator):
-        return self.sample_from(len(self.rbms) - 1, n, labels, generator)
+    def sample(self, n, labels, generator, **gibbs):
+        return self.sample_from(len(self.rbms) - 1, n, labels, generator, **gibbs)

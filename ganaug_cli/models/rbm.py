@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganaug_cli.models.base import GenerativeModel
-from ganaug_cli.models.random_bits import Source, normal, randint, sampling_random, uniform, uniform_int16
+from ganaug_cli.random_sources import Source, normal, randint, sampling_random, uniform, uniform_int16
 
 
 # Compared against 65536·p - 32768 in one pass: torch.add(THRESHOLD_OFFSET, p, alpha=65536).
@@ -23,8 +23,8 @@ THRESHOLD_OFFSET = torch.tensor(-32768.0)
 def bernoulli(
     p: torch.Tensor, generator: Source = None, out: torch.Tensor | None = None, scratch: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """Binary samples with P(1) = p, from 16-bit uniform integers (on CPU about 1.5× faster
-    than torch.rand and 5× faster than torch.bernoulli with torch's generator, torch 2.14).
+    """Binary samples with P(1) = p, from 16-bit uniform integers (on CPU faster than
+    torch.rand or torch.bernoulli with torch's generator; docs/benchmarks.md has the times).
     u < 65536·p - 32768 for u uniform on [-32768, 32768) is u/65536 + 1/2 < p with the
     scaling moved onto p, which saves two passes over the samples. Probabilities resolve
     to 2^-16, far below any minibatch's sampling noise. ``out``: a buffer like ``p`` for the
@@ -60,13 +60,9 @@ class RBM(GenerativeModel):
         units: str,
         learn_variance: bool,
         num_classes: int,
-        burn_in: int,
-        thinning: int,
-        images_per_chain: int,
     ):
         super().__init__(
-            shape=list(shape), hidden=hidden, units=units, learn_variance=learn_variance, num_classes=num_classes,
-            burn_in=burn_in, thinning=thinning, images_per_chain=images_per_chain,
+            shape=list(shape), hidden=hidden, units=units, learn_variance=learn_variance, num_classes=num_classes
         )
         self.pixels = math.prod(shape)
         self.gaussian = units == "gaussian"
@@ -186,14 +182,16 @@ class RBM(GenerativeModel):
         return image.clamp(0, 1).reshape(-1, *self.args["shape"])
 
     @torch.no_grad()
-    def gibbs_chain(self, n: int, labels: torch.Tensor | None, generator: Source) -> torch.Tensor:
+    def gibbs_chain(
+        self, n: int, labels: torch.Tensor | None, generator: Source, *, burn_in: int, thinning: int, images_per_chain: int
+    ) -> torch.Tensor:
         """Visible means of the image units from chains started at noise around the class's
-        mean image (burn-in, then thinning).
+        mean image (``burn_in`` steps, then one image every ``thinning`` steps).
 
         Each chain gives ``images_per_chain`` images; the images of one chain share
         the label asked for its first image.
         """
-        per_chain, thinning = self.args["images_per_chain"], self.args["thinning"]
+        per_chain = images_per_chain
         chains = math.ceil(n / per_chain)
         device = self.W.device
         clamp, start = None, torch.zeros(chains, dtype=torch.long, device=device)
@@ -206,7 +204,7 @@ class RBM(GenerativeModel):
         v = mean + normal(mean, generator) if self.gaussian else bernoulli(mean, generator=generator)
         if self.num_classes:
             v = torch.cat([v, F.one_hot(start, self.num_classes).to(v.dtype)], dim=1)
-        first = max(self.args["burn_in"], 1)
+        first = max(burn_in, 1)
         kept = []
         for step in range(1, first + (per_chain - 1) * thinning + 1):
             h = bernoulli(self.hidden_input(v).sigmoid_(), generator=generator)
@@ -216,9 +214,10 @@ class RBM(GenerativeModel):
         return torch.stack(kept, dim=1).reshape(chains * per_chain, self.pixels)[:n]
 
     @torch.no_grad()
-    def sample(self, n, labels, generator):
+    def sample(self, n, labels, generator, **gibbs):
+        """``gibbs``: the GibbsOptions fields (burn_in, thinning, images_per_chain)."""
         generator = sampling_random(generator, self.W.device)
-        return self.to_images(self.gibbs_chain(n, labels, generator))
+        return self.to_images(self.gibbs_chain(n, labels, generator, **gibbs))
 
     def filters(self, count: int = 64) -> torch.Tensor:
         """The first ``count`` hidden units' weights on the image, each stretched to [0, 1]."""

@@ -1,7 +1,7 @@
 """Sampling: load a trained run, generate batches, write images and a manifest."""
 
 from ganaug_cli.sampling.generate import SampleReport, SampleRequest, plan_counts, sample_images
-from ganaug_cli.sampling.source import LoadedModel, load_sampling_model, resolve_checkpoint, set_burn_in
+from ganaug_cli.sampling.source import LoadedModel, load_sampling_model, resolve_checkpoint
 
 __all__ = [
     "LoadedModel",
@@ -11,5 +11,4 @@ __all__ = [
     "plan_counts",
     "resolve_checkpoint",
     "sample_images",
-    "set_burn_in",
 ]

@@ -32,6 +32,7 @@ class SampleRequest:
     prefix: str = ""  # file-name prefix, so synthetic files never collide with real ones
     counts: dict | None = None  # images per class name, instead of n / per_class
     allow_fewer: bool = False  # a class whose filter hits the draw cap keeps what passed
+    options: dict | None = None  # the family's sampling options (None: the run's own)
 
 
 def plan_counts(loaded: LoadedModel, n: int | None, per_class: int | None, classes: list[str] | None) -> dict:
@@ -76,12 +77,15 @@ def generate_class(
     batch_size: int,
     keep: SampleFilter | None = None,
     allow_fewer: bool = False,
+    options: dict | None = None,
 ) -> Iterator[np.ndarray]:
     """Accepted images of one class (N×H×W×C uint8 batches) until ``count`` are produced.
 
     Batch b of a class always comes from the same seed, so a fixed seed fixes every file.
     With ``allow_fewer``, a class that hits the draw cap ends with a warning, not an error.
+    ``options`` are the family's sampling options (None: the run's own).
     """
+    options = loaded.sample_options if options is None else options
     class_index = loaded.class_names.index(name) if name is not None else 0
     produced = drawn = batch = 0
     while produced < count:
@@ -98,7 +102,7 @@ def generate_class(
         size = min(batch_size, count - produced)
         generator = torch.Generator().manual_seed(batch_seed(seed, class_index, batch))
         labels = torch.full((size,), class_index, dtype=torch.int64) if loaded.conditional else None
-        arrays = to_uint8(loaded.model.sample(size, labels, generator))
+        arrays = to_uint8(loaded.model.sample(size, labels, generator, **options))
         batch, drawn = batch + 1, drawn + size
         if keep is not None:
             arrays = arrays[keep(arrays, class_index)]
@@ -163,7 +167,10 @@ def sample_images(
         with progress.task("sampling", total=sum(counts.values()), unit="img") as bar:
             for name, count in counts.items():
                 index = next_index(folders[name], request.prefix)
-                for arrays in generate_class(loaded, name, count, seed, request.batch_size, keep, request.allow_fewer):
+                batches = generate_class(
+                    loaded, name, count, seed, request.batch_size, keep, request.allow_fewer, request.options
+                )
+                for arrays in batches:
                     paths = [folders[name] / f"{request.prefix}{index + i:06d}.{request.fmt}" for i in range(len(arrays))]
                     index += len(arrays)
                     for path in paths:

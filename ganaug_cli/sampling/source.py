@@ -1,16 +1,17 @@
 """Find a trained run and rebuild its sampling model from the checkpoint alone."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from pydantic import ValidationError
 
 from ganaug_cli.config import DataConfig
 from ganaug_cli.data import ImageFolder, load_image_folder
 from ganaug_cli.data.folder import CHANNEL_NAMES
-from ganaug_cli.errors import CheckpointError, ConfigError, RunError
-from ganaug_cli.models import SAMPLING_MODELS, GenerativeModel, build_model
-from ganaug_cli.models.rbm import RBM
+from ganaug_cli.errors import CheckpointError, RunError
+from ganaug_cli.families import FAMILIES, Family
+from ganaug_cli.models import GenerativeModel
 from ganaug_cli.progress import SILENT, Progress
 from ganaug_cli.runs import DEFAULT_RUNS_ROOT, find_latest_run, latest_checkpoint, list_runs, load_checkpoint
 
@@ -26,6 +27,11 @@ class LoadedModel:
     config: dict
     resolution: int
     channels: int  # 1 gray, 3 RGB, 4 RGBA
+    sample_options: dict = field(default_factory=dict)  # the run's own, as model.sample keywords
+
+    @property
+    def entry(self) -> Family:
+        return FAMILIES[self.family]
 
     @property
     def conditional(self) -> bool:
@@ -60,34 +66,36 @@ def _run_of(checkpoint: Path) -> Path:
     return folder.parent if folder.name == "checkpoints" else folder
 
 
-def set_burn_in(loaded: LoadedModel, steps: int) -> None:
-    """Gibbs steps before each image of an RBM or DBN run, instead of the run's sample.burn_in."""
-    rbms = [module for module in loaded.model.modules() if isinstance(module, RBM)]
-    if not rbms:
-        raise ConfigError(f"--burn-in: applies to RBM and DBN runs, and {loaded.run_dir} is a {loaded.family} run")
-    for module in [loaded.model, *rbms]:
-        module.args["burn_in"] = steps
+def run_sample_options(family: Family, config: dict, checkpoint: Path) -> dict:
+    """The family's sampling options as the run set them (its config's ``sample`` section)."""
+    try:
+        return family.sample_options(**config.get("sample", {})).model_dump()
+    except ValidationError:
+        raise CheckpointError(f"{checkpoint}: its sampling options do not fit the {family.title} schema") from None
 
 
 def load_sampling_model(path: Path, device: torch.device) -> LoadedModel:
     content = load_checkpoint(path)
-    family = content.get("family")
-    if family not in SAMPLING_MODELS:
-        raise CheckpointError(f"{path}: unknown model family {family!r}")
+    name = content.get("family")
+    if name not in FAMILIES:
+        raise CheckpointError(f"{path}: unknown model family {name!r} (known: {', '.join(FAMILIES)})")
+    family = FAMILIES[name]
     try:
-        model = build_model(family, dict(content["model_args"]))
+        model = family.build_model(dict(content["model_args"]))
         model.load_state_dict(content["model_state"])
     except (KeyError, TypeError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: checkpoint does not match its model ({exc.__class__.__name__})") from None
     model.to(device).eval()
+    config = content.get("config", {})
     return LoadedModel(
         model=model,
-        family=family,
+        family=name,
         class_names=list(content["class_names"]),
         step=int(content["step"]),
         run_dir=_run_of(Path(path)),
         checkpoint=Path(path),
-        config=content.get("config", {}),
+        config=config,
         resolution=int(content["resolution"]),
         channels=int(content["channels"]),
+        sample_options=run_sample_options(family, config, Path(path)),
     )

@@ -66,6 +66,10 @@ class Trainer(ABC):
         budget still ends with the RBM's likelihood estimate); none by default."""
         return {}
 
+    def sample_options(self) -> dict:
+        """The family's sampling options from the run's config, as ``sample`` keywords."""
+        return {}
+
     def preview(self) -> tuple[torch.Tensor, int]:
         """Images for the preview grid and its row length: one row per class when conditional.
 
@@ -79,7 +83,8 @@ class Trainer(ABC):
         was_training = model.training
         model.eval()
         try:
-            return model.sample(classes * per_class, labels, generator).cpu(), per_class if classes > 1 else 8
+            images = model.sample(classes * per_class, labels, generator, **self.sample_options())
+            return images.cpu(), per_class if classes > 1 else 8
         finally:
             model.train(was_training)
 

@@ -5,46 +5,29 @@ join the top layer. The current layer follows from the update count alone, so a
 checkpoint taken inside a layer resumes inside that layer.
 """
 
-import math
 
 import torch
 
 from ganaug_cli.config import DbnConfig
-from ganaug_cli.metrics.likelihood import reconstruction_error
 from ganaug_cli.models.dbn import DBN
-from ganaug_cli.training.base import DataInfo, Trainer
+from ganaug_cli.models.rbm_likelihood import reconstruction_error
+from ganaug_cli.training.base import DataInfo
+from ganaug_cli.training.boltzmann import BoltzmannTrainer, init_weights, momentum_at, rate_at
 from ganaug_cli.training.rbm_learner import RbmLearner
-from ganaug_cli.training.rbm import (
-    METRIC_IMAGES,
-    TrainingRecon,
-    VisibleData,
-    init_weights,
-    label_units,
-    momentum_at,
-    rate_at,
-    split_validation,
-)
 
 
-class DbnTrainer(Trainer):
+class DbnTrainer(BoltzmannTrainer):
     family = "dbn"
-    checkpoint_each_epoch = True
 
     def __init__(self, config: DbnConfig, info: DataInfo, device: torch.device):
         super().__init__(config, info, device)
         model = config.model
-        shape = [info.channels, info.resolution, info.resolution]
-        classes = label_units(model.labels, info.class_names)
-        self.dbn = DBN(shape, model.layers, model.visible, model.learn_variance, classes, **config.sample.model_dump())
+        self.dbn = DBN(self.shape, model.layers, model.visible, model.learn_variance, self.label_units)
         for rbm in self.dbn.rbms:
             init_weights(rbm, config.train.init_std)
         self.dbn.to(device)
-        self.visible = VisibleData(self.dbn.rbms[0], model.binarize, model.threshold)
+        self.setup_visible(self.dbn.rbms[0])
         self.learners = [RbmLearner(rbm, config.train) for rbm in self.dbn.rbms]
-        self.updates = 0
-        self.recon = TrainingRecon()
-        self.steps_per_epoch = 1
-        self.held_out: tuple[torch.Tensor, torch.Tensor] | None = None
         self.training_images: tuple[torch.Tensor, torch.Tensor] | None = None
         self.started_layer = 0  # the highest layer whose chain start is fitted to its data
 
@@ -59,13 +42,8 @@ class DbnTrainer(Trainer):
         return min(updates // (self.steps_per_epoch * self.config.train.epochs), len(self.dbn.rbms) - 1)
 
     def hold_out(self, images, labels):
-        train, val = split_validation(images.shape[0], self.config.eval.val_fraction)
-        self.steps_per_epoch = math.ceil(len(train) / self.config.train.batch_size)
-        self.visible.fit(images[train], labels[train], fresh=self.updates == 0)
-        self.training_images, self.started_layer = (images[train], labels[train]), 0
-        if len(val):
-            self.held_out = images[val].to(self.device), labels[val].to(self.device)
-        return images[train], labels[train]
+        self.training_images, self.started_layer = super().hold_out(images, labels), 0
+        return self.training_images
 
     @torch.no_grad()
     def _fit_start(self, layer: int) -> None:
@@ -100,7 +78,7 @@ class DbnTrainer(Trainer):
 
     def end_of_epoch(self, epoch, images, labels):
         layer = self.layer_at(self.updates - 1)  # the layer this epoch trained
-        prefix, (images, labels) = ("val", self.held_out) if self.held_out else ("train", (images[:METRIC_IMAGES], labels[:METRIC_IMAGES]))
+        prefix, images, labels = self.metric_images(images, labels)
         with torch.no_grad():
             v = self._layer_data(self.visible.evaluation(images), labels, layer, sample=False)
         return {"layer": layer + 1, f"{prefix}_recon_error": round(reconstruction_error(self.dbn.rbms[layer], v), 6)}
@@ -110,22 +88,18 @@ class DbnTrainer(Trainer):
         level, top = self.layer_at(max(self.updates - 1, 0)), len(self.dbn.rbms) - 1
         if level == top:
             return super().preview()
-        return self.dbn.sample_from(level, 64, None, torch.Generator().manual_seed(0)).cpu(), 8
-
-    def extra_previews(self):
-        return {"filters": (self.dbn.rbms[0].filters().cpu(), 8)}
+        generator = torch.Generator().manual_seed(0)
+        return self.dbn.sample_from(level, 64, None, generator, **self.sample_options()).cpu(), 8
 
     def state_dict(self):
         return {
             "dbn": self.dbn.state_dict(),
             "learners": [learner.state_dict() for learner in self.learners],
-            "updates": self.updates,
-            "recon_error": self.recon.value,
+            **self.recon_state(),
         }
 
     def load_state_dict(self, state):
         self.dbn.load_state_dict(state["dbn"])
         for learner, saved in zip(self.learners, state["learners"]):
             learner.load_state_dict(saved, self.device)
-        self.updates = int(state["updates"])
-        self.recon.value = state.get("recon_error", self.recon.value)
+        self.load_recon_state(state)

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from ganaug_cli.config import GanConfig
 from ganaug_cli.models.gan import Discriminator, Generator
-from ganaug_cli.training.augment import AdaptiveStrength, diff_augment
+from ganaug_cli.training.diff_augment import AdaptiveStrength, diff_augment
 from ganaug_cli.training.base import DataInfo, Trainer
 
 

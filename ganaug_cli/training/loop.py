@@ -138,6 +138,20 @@ def train_loop(
     def save(step: int) -> None:
         write_training_checkpoint(trainer, run_dir, step, state.seed)
 
+    def log_interval(extra: dict) -> None:
+        """One metrics.jsonl line: the steps since the last line, averaged, and ``extra``."""
+        nonlocal sums, interval_steps, interval_start
+        record = {"step": state.step, "epoch": round(state.step / per_epoch, 3), "time": round(time.time(), 3)}
+        if interval_steps:
+            elapsed = time.monotonic() - interval_start
+            record.update({k: round(v / interval_steps, 5) for k, v in sums.items()})
+            record.update(trainer.extra_metrics())
+            record["images_per_s"] = round(interval_steps * cfg.batch_size / max(elapsed, 1e-9), 2)
+        record.update(extra)
+        append_metrics(run_dir, record)
+        board.scalars(record, state.step)
+        sums, interval_steps, interval_start = {}, 0, time.monotonic()
+
     total = None if last_step == math.inf else int(last_step)
     first_step = state.step
     with deferred_signals() as stop, progress.task("training", total=total, unit="step") as bar:
@@ -145,7 +159,7 @@ def train_loop(
         bar.count = 0  # the rate counts this session's steps only
         while state.step < last_step and time.monotonic() < deadline:
             index = batches.indices(state.step).to(device)
-            # index_select: on CPU about twice as fast as images[index] (rbm_vs_sklearn.py --part profile).
+            # index_select: faster on CPU than images[index] (docs/benchmarks.md, RBM profile).
             batch = torch.index_select(images, 0, index).float().div_(255)
             losses = {k: float(v) for k, v in trainer.train_step(batch, labels[index]).items()}
             _check_finite(losses, state.step + 1, run_dir)
@@ -158,19 +172,7 @@ def train_loop(
             if state.step % per_epoch == 0:
                 record.update(trainer.end_of_epoch(state.step // per_epoch, images, labels))
             if state.step % cfg.log_every == 0 or record:
-                elapsed = time.monotonic() - interval_start
-                record = {
-                    "step": state.step,
-                    "epoch": round(state.step / per_epoch, 3),
-                    "time": round(time.time(), 3),
-                    **{k: round(v / interval_steps, 5) for k, v in sums.items()},
-                    **trainer.extra_metrics(),
-                    "images_per_s": round(interval_steps * cfg.batch_size / max(elapsed, 1e-9), 2),
-                    **record,
-                }
-                append_metrics(run_dir, record)
-                board.scalars(record, state.step)
-                sums, interval_steps, interval_start = {}, 0, time.monotonic()
+                log_interval(record)
             if state.step % cfg.preview_every == 0:
                 board.image(save_preview(trainer, run_dir, state.step), state.step)
             epoch_done = state.step % per_epoch == 0 and trainer.checkpoint_each_epoch
@@ -180,9 +182,8 @@ def train_loop(
                 save(state.step)
                 raise stop.exception()
     final = trainer.end_of_run(images, labels) if state.step > first_step else {}
-    if final:
-        append_metrics(run_dir, {"step": state.step, "epoch": round(state.step / per_epoch, 3), "time": round(time.time(), 3), **final})
-        board.scalars(final, state.step)
+    if interval_steps or final:  # every run, however short, ends with a line for its last steps
+        log_interval(final)
     newest = latest_checkpoint(run_dir)
     if newest is None or newest.name != f"step-{state.step:08d}.pt":
         save(state.step)

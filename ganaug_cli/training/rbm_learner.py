@@ -13,7 +13,7 @@ Gaussian visibles scale their units by σ and take the general path on the same 
 import torch
 import torch.nn.functional as F
 
-from ganaug_cli.models.random_bits import training_random
+from ganaug_cli.random_sources import training_random
 from ganaug_cli.models.rbm import RBM, bernoulli, sample_categorical, softmax_rows
 
 # The per-step training recon error is a progress signal (the held-out one is measured each

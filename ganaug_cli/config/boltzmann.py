@@ -1,75 +1,10 @@
-"""One config schema per model family. Defaults here are the only defaults."""
+"""The Boltzmann families' config schemas (RBM and DBN). Defaults here are the only defaults."""
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from ganaug_cli.config.schema import DataConfig, Section, TrainConfig
-
-AugmentOp = Literal["color", "translation", "cutout"]
-
-
-def _auto_or_bool(value):
-    if value == "auto" or isinstance(value, bool):
-        return value
-    raise ValueError("must be auto, true or false")
-
-
-AutoOrBool = Annotated[bool | Literal["auto"], BeforeValidator(_auto_or_bool)]
-
-
-GAN_RESOLUTIONS = (16, 32, 64, 128, 256)
-
-
-class GanDataConfig(DataConfig):
-    @field_validator("resolution")
-    @classmethod
-    def _supported(cls, value):
-        if value != "auto" and value not in GAN_RESOLUTIONS:
-            raise ValueError(f"the GAN supports auto or {', '.join(map(str, GAN_RESOLUTIONS))}")
-        return value
-
-
-class GanModelConfig(Section):
-    z_dim: int = Field(128, gt=0, description="length of the noise vector")
-    width: int = Field(32, gt=0, description="channels at the highest resolution; doubles per halving")
-    max_width: int = Field(256, gt=0, description="cap on channels in the deepest blocks")
-    conditional: AutoOrBool = Field(
-        "auto", description="auto = class-conditional when the data has several classes"
-    )
-    d_dropout: float = Field(0.0, ge=0, lt=1, description="dropout rate in the discriminator")
-    ema_decay: float = Field(0.999, ge=0, lt=1, description="decay of the sampling generator's average")
-
-
-class GanAugmentConfig(Section):
-    policy: list[AugmentOp] = Field(
-        ["color", "translation", "cutout"], description="differentiable augmentations (empty = off)"
-    )
-    p: float = Field(1.0, ge=0, le=1, description="chance each image is augmented (start value if adaptive)")
-    adaptive: bool = Field(False, description="tune p from the discriminator's overfitting signal")
-    target: float = Field(0.6, gt=0, lt=1, description="adaptive: wanted E[sign(D(real))]")
-    adjust_images: int = Field(20000, gt=0, description="adaptive: images for p to move by 1")
-    interval: int = Field(4, gt=0, description="adaptive: steps between adjustments")
-
-
-class GanTrainConfig(TrainConfig):
-    steps: int | None = Field(5000, gt=0)
-    batch_size: int = Field(64, gt=0)
-    loss: Literal["hinge", "logistic"] = "hinge"
-    lr_g: float = Field(2e-4, gt=0)
-    lr_d: float = Field(2e-4, gt=0)
-    beta1: float = Field(0.5, ge=0, lt=1, description="Adam's first moment decay (0.5 learns faster on short runs)")
-    beta2: float = Field(0.999, ge=0, lt=1)
-    r1_gamma: float = Field(0.0, ge=0, description="R1 penalty weight on real images (0 = off)")
-    balance_classes: bool = Field(True, description="draw classes evenly in each batch")
-    mixed_precision: bool = Field(True, description="CUDA only: bfloat16/float16 autocast")
-
-
-class GanConfig(Section):
-    data: GanDataConfig = GanDataConfig()
-    model: GanModelConfig = GanModelConfig()
-    augment: GanAugmentConfig = GanAugmentConfig()
-    train: GanTrainConfig = GanTrainConfig()
+from ganaug_cli.config.schema import AutoOrBool, DataConfig, Section, TrainConfig
 
 
 class VisibleUnitsConfig(Section):
@@ -145,19 +80,30 @@ class RbmEvalConfig(Section):
         "auto",
         description="epochs between AIS estimates; auto = halfway and at the last planned epoch (without planned "
         "epochs, only at the end). The last planned epoch, and the end of a run cut short, always get one. Each "
-        "runs ais_betas Gibbs sweeps of ais_chains chains: about 2 s for a 784×500 RBM on 2 CPU cores",
+        "runs ais_betas Gibbs sweeps of ais_chains chains",
     )
     ais_chains: int = Field(100, gt=0)
     ais_betas: int = Field(1000, gt=1, description="intermediate temperatures per AIS run")
     pll_images: int = Field(200, gt=0, description="held-out images scored by the pseudo-log-likelihood")
 
 
-class GibbsConfig(Section):
-    # Chains start near the clamped class's mean image. Longer chains wander into other classes'
-    # modes: on Fashion-MNIST the share of RBM samples in their class fell from 61% at 100
-    # steps to 45% at 1,000, while their spread grew by 5% (docs/benchmarks.md).
-    burn_in: int = Field(
-        100, ge=0, description="Gibbs steps before the first kept sample (ganaug sample --burn-in overrides it)"
+def _zero_or_more(value: int) -> int:
+    if value < 0:
+        raise ValueError(f"must be 0 or more (got {value})")
+    return value
+
+
+class GibbsOptions(Section):
+    """How a Boltzmann model's Gibbs chains make images: the RBM and DBN sampling options.
+
+    A run's ``sample`` section sets them; ``ganaug sample --burn-in`` (and the other
+    flags named after these fields) override them for one call.
+    """
+
+    # Chains start near the clamped class's mean image, and longer chains wander into other
+    # classes' modes faster than they gain variety (docs/benchmarks.md), so the default is short.
+    burn_in: Annotated[int, AfterValidator(_zero_or_more)] = Field(
+        100, description="Gibbs steps before the first kept sample"
     )
     thinning: int = Field(1, gt=0, description="Gibbs steps between kept samples of one chain")
     images_per_chain: int = Field(1, gt=0, description="images kept from each chain (1 = independent chains)")
@@ -174,7 +120,7 @@ class RbmConfig(Section):
     model: RbmModelConfig = RbmModelConfig()
     train: RbmTrainConfig = RbmTrainConfig()
     eval: RbmEvalConfig = RbmEvalConfig()
-    sample: GibbsConfig = GibbsConfig()
+    sample: GibbsOptions = GibbsOptions()
 
     @model_validator(mode="after")
     def _lr(self):
@@ -208,31 +154,10 @@ class DbnConfig(Section):
     model: DbnModelConfig = DbnModelConfig()
     train: DbnTrainConfig = DbnTrainConfig()
     eval: DbnEvalConfig = DbnEvalConfig()
-    sample: GibbsConfig = GibbsConfig()
+    sample: GibbsOptions = GibbsOptions()
 
     @model_validator(mode="after")
     def _lr(self):
         return _resolve_lr(self)
 
 
-CONFIG_SCHEMAS = {"gan": GanConfig, "rbm": RbmConfig, "dbn": DbnConfig}
-
-
-class SampleConfig(Section):
-    """Defaults of ``ganaug sample`` (it reads no YAML; these are its flags' defaults)."""
-
-    n: int = Field(100, gt=0, description="images to write when neither -n nor --per-class is given")
-    batch_size: int = Field(256, gt=0)
-    format: Literal["png", "jpg", "webp"] = "png"
-    device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps")
-    jpeg_quality: int = Field(95, ge=1, le=100)
-
-
-class AugmentCommandConfig(Section):
-    """Defaults of ``ganaug augment`` (flags only)."""
-
-    model: Literal["gan", "rbm", "dbn"] = "gan"
-    ratio: float = Field(1.0, gt=0, description="synthetic images per real image of each class")
-    min_confidence: float = Field(
-        0.5, ge=0, le=1, description="keep samples the domain classifier gives at least this probability of their class"
-    )

@@ -20,9 +20,8 @@ from ganaug_cli.data.decode import image_size
 from ganaug_cli.data.scan import FolderScan, scan_image_folder
 from ganaug_cli.errors import GanaugError, RunError
 from ganaug_cli.progress import SILENT, Progress
-from ganaug_cli.sampling import SampleRequest, load_sampling_model, sample_images
-from ganaug_cli.sampling.filters import FilterStats, build_filter
-from ganaug_cli.sampling.source import resolve_checkpoint
+from ganaug_cli.sampling import SampleRequest, load_sampling_model, resolve_checkpoint, sample_images
+from ganaug_cli.workflows.sample_filters import FilterStats, build_filter
 
 log = logging.getLogger("ganaug")
 SYNTHETIC_PREFIX = "ganaug-"

@@ -12,6 +12,7 @@ from ganaug_cli.errors import GanaugError
 from ganaug_cli.metrics.classifier import extract_features, predict
 from ganaug_cli.metrics.domain import domain_classifier
 from ganaug_cli.metrics.downstream import downstream_gain
+from ganaug_cli.metrics.inception import inception_features, load_inception
 from ganaug_cli.metrics.sample_quality import sample_quality
 from ganaug_cli.progress import Progress
 from ganaug_cli.sampling import LoadedModel
@@ -58,11 +59,9 @@ def evaluate(
 ) -> dict:
     if len(synthetic.images) < 2 or len(real.images) < 2:
         raise GanaugError("eval needs at least 2 real and 2 synthetic images")
+    network = load_inception(device) if features == "inception" else None  # a missing file fails before training
     classifier = domain_classifier(real.images, real.labels, real.class_names, classifier_cache or cache_dir() / "domain")
-    if features == "inception":
-        from ganaug_cli.metrics.inception import inception_features, load_inception
-
-        network = load_inception(device)
+    if network is not None:
         real_features, fake_features = inception_features(network, real.images), inception_features(network, synthetic.images)
     else:
         real_features, fake_features = extract_features(classifier, real.images), extract_features(classifier, synthetic.images)

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ganaug_cli.errors import GanaugError
-from ganaug_cli.models.random_bits import normal, randint, sampling_random
+from ganaug_cli.random_sources import normal, randint, sampling_random
 from ganaug_cli.models.rbm import RBM, bernoulli, sample_categorical, softmax_rows
 
 

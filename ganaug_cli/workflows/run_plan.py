@@ -7,31 +7,32 @@ from typing import Any
 import torch
 from pydantic import BaseModel
 
-from ganaug_cli.config import CONFIG_SCHEMAS, resolve_config
-from ganaug_cli.config.families import GAN_RESOLUTIONS
+from ganaug_cli.config import resolve_config
 from ganaug_cli.data import ImageFolder, load_image_folder
+from ganaug_cli.data.folder import CHANNEL_NAMES
 from ganaug_cli.devices import resolve_device
 from ganaug_cli.errors import ConfigError, RunError
+from ganaug_cli.families import Family
 from ganaug_cli.progress import SILENT, Progress
-from ganaug_cli.runs import latest_checkpoint, read_run_config, read_run_summary
+from ganaug_cli.runs import latest_checkpoint, load_checkpoint, read_run_config, read_run_summary
 
 # What may change when a run is resumed; everything else comes from the run folder.
 RESUME_OVERRIDES = {"train.steps", "train.epochs", "train.max_minutes", "train.device"}
-AUTO_SIZES = {"gan": GAN_RESOLUTIONS, "rbm": None, "dbn": None}
 
 
 @dataclass
 class RunPlan:
-    family: str
+    family: Family
     config: BaseModel
     data: ImageFolder
     device: torch.device
     resume_from: Path | None = None  # checkpoint to continue from
     run_dir: Path | None = None  # set when resuming
+    checkpoint: dict | None = None  # resume_from's content, read before the data
 
 
 def resolve_run_config(
-    family: str,
+    family: Family,
     *,
     config_file: Path | None,
     flags: dict[str, tuple[str, Any]],
@@ -39,7 +40,7 @@ def resolve_run_config(
     resume: Path | None,
 ) -> tuple[BaseModel, Path | None]:
     """The validated config and, when resuming, the checkpoint to start from."""
-    schema = CONFIG_SCHEMAS[family]
+    schema = family.config
     if resume is None:
         return resolve_config(schema, file=config_file, flags=flags, sets=sets), None
     refused = [label for key, (label, _) in flags.items() if key not in RESUME_OVERRIDES]
@@ -50,8 +51,8 @@ def resolve_run_config(
             "--steps, --epochs, --max-minutes and --device may be given with --resume)"
         )
     summary = read_run_summary(resume)
-    if summary.get("family") != family:
-        raise RunError(f"{resume}: is a {summary.get('family')} run, not a {family} run")
+    if summary.get("family") != family.name:
+        raise RunError(f"{resume}: is a {summary.get('family')} run, not a {family.name} run")
     checkpoint = latest_checkpoint(resume)
     if checkpoint is None:
         raise RunError(f"{resume}: has no checkpoint to resume from")
@@ -60,7 +61,7 @@ def resolve_run_config(
 
 
 def plan_run(
-    family: str,
+    family: Family,
     *,
     config_file: Path | None = None,
     flags: dict[str, tuple[str, Any]] | None = None,
@@ -75,5 +76,10 @@ def plan_run(
     device = resolve_device(config.train.device, announce=False)
     if resume is not None and config.data.path is not None and not Path(config.data.path).exists():
         raise RunError(f"{resume}: its data folder {config.data.path} no longer exists")
-    data = load_image_folder(config.data, auto_sizes=AUTO_SIZES[family], progress=progress)
-    return RunPlan(family, config, data, device, checkpoint, Path(resume) if resume else None)
+    content = load_checkpoint(checkpoint) if checkpoint is not None else None  # a broken one fails first
+    data_config = config.data
+    if content is not None and data_config.channels == "auto":
+        # A resumed run keeps the channels it was built with, whatever ``auto`` would pick today.
+        data_config = data_config.model_copy(update={"channels": CHANNEL_NAMES[int(content["channels"])]})
+    data = load_image_folder(data_config, auto_sizes=family.resolutions, progress=progress)
+    return RunPlan(family, config, data, device, checkpoint, Path(resume) if resume else None, content)

@@ -9,19 +9,15 @@ import torch
 
 from ganaug_cli.data.folder import CHANNEL_COUNT
 from ganaug_cli.errors import RunError, TrainingError
+from ganaug_cli.families import Family
 from ganaug_cli.progress import SILENT, Progress
-from ganaug_cli.runs import create_run_dir, load_checkpoint, write_run_config
-from ganaug_cli.training.base import DataInfo, Trainer
+from ganaug_cli.runs import create_run_dir, write_run_config
+from ganaug_cli.training.base import DataInfo
 from ganaug_cli.training.checkpoint import restore_rng
-from ganaug_cli.training.dbn import DbnTrainer
-from ganaug_cli.training.gan import GanTrainer
 from ganaug_cli.training.loop import LoopState, train_loop
-from ganaug_cli.training.rbm import RbmTrainer
-from ganaug_cli.training.setup import RunPlan, plan_run
+from ganaug_cli.workflows.run_plan import RunPlan, plan_run
 
 log = logging.getLogger("ganaug")
-
-TRAINERS: dict[str, type[Trainer]] = {"gan": GanTrainer, "rbm": RbmTrainer, "dbn": DbnTrainer}
 
 
 def _data_info(plan: RunPlan) -> DataInfo:
@@ -40,7 +36,7 @@ def _check_same_data(checkpoint: dict, info: DataInfo, run_dir: Path) -> None:
 
 
 def train_family(
-    family: str,
+    family: Family,
     *,
     config_file: Path | None = None,
     flags: dict[str, tuple[str, Any]] | None = None,
@@ -53,14 +49,11 @@ def train_family(
     if resume is not None and out is not None:
         raise TrainingError("--out cannot be combined with --resume (the run folder is the one resumed)")
     plan = plan_run(family, config_file=config_file, flags=flags, sets=sets, resume=resume, progress=progress)
-    if family not in TRAINERS:
-        raise TrainingError(f"training for {family} is not available yet")
     config = plan.config
     device = plan.device
     info = _data_info(plan)
-    checkpoint = None
-    if plan.resume_from is not None:
-        checkpoint = load_checkpoint(plan.resume_from)
+    checkpoint = plan.checkpoint
+    if checkpoint is not None:
         _check_same_data(checkpoint, info, plan.run_dir)
         seed, run_dir = int(checkpoint["seed"]), plan.run_dir
     else:
@@ -73,12 +66,12 @@ def train_family(
                 "data": config.data.model_copy(update={"path": Path(config.data.path).resolve()}),
             }
         )
-        run_dir = create_run_dir(family, out)
+        run_dir = create_run_dir(family.name, out)
         write_run_config(run_dir, config.model_dump(mode="json"))
     log.info("run folder: %s", run_dir)
     log.info("device: %s%s", device, " (auto)" if config.train.device == "auto" else "")
     torch.manual_seed(seed)
-    trainer = TRAINERS[family](config, info, device)
+    trainer = family.trainer(config, info, device)
     state = LoopState(step=0, seed=seed)
     if checkpoint is not None:
         trainer.load_state_dict(checkpoint["trainer"])

@@ -1,12 +1,10 @@
-"""Random numbers for Gibbs sampling, cheap on CPU.
+"""Random sources for Gibbs sampling and the RBM learner, cheap on CPU.
 
-A PCD step of a 784×500 RBM needs about 130k uniform draws. Torch's CPU generator is a
-serial Mersenne Twister; numpy's SFC64 makes the same number of bits faster (sampling a
-100×784 Bernoulli layer: 131–156 µs → 74–104 µs on 2 cores, `benchmarks/rbm_vs_sklearn.py
---part profile`). CPU training draws from a
-``FastRandom`` owned by the learner, seeded from the run's torch generator and
-checkpointed with it, so resumed runs stay exact; CPU sampling seeds one from the
-caller's generator. CUDA runs keep torch's generators, which are fast there.
+Torch's CPU generator is a serial Mersenne Twister; numpy's SFC64 makes the same bits
+faster, and a PCD step draws one uniform per unit (docs/benchmarks.md has the timings).
+CPU training draws from a ``FastRandom`` owned by the learner, seeded from the run's torch
+generator and checkpointed with it, so resumed runs stay exact; CPU sampling seeds one from
+the caller's generator. CUDA runs keep torch's generators, which are fast there.
 """
 
 import numpy as np

@@ -1,0 +1,2 @@
+"""Application code that composes the layers below: a training session, eval, the sample
+filters and the augmented-folder writer."""
