@@ -1,1 +1,2 @@
-"""Model-quality metrics: the RBM's likelihood estimates (AIS, exact log Z, pseudo-likelihood)."""
+"""What samples are worth, judged against the real folder: the domain (judge) classifier,
+feature metrics (FID, KID, precision/recall, near-copies) and the downstream accuracy check."""

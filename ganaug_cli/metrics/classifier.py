@@ -56,7 +56,7 @@ def train_classifier(
 ) -> DomainClassifier:
     """Train on uint8 or float [0, 1] images; small folders get at least ``min_steps`` updates.
 
-    ``augment`` is none, shift or classical (see classical_augment). With ``synthetic``
+    ``augment`` is none, shift or classical (see classical_transforms). With ``synthetic``
     images, ``synthetic_share`` of every batch is drawn from them (epochs count real images).
     """
     generator = torch.Generator().manual_seed(seed)

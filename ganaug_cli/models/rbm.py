@@ -23,8 +23,8 @@ THRESHOLD_OFFSET = torch.tensor(-32768.0)
 def bernoulli(
     p: torch.Tensor, generator: Source = None, out: torch.Tensor | None = None, scratch: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """Binary samples with P(1) = p, from 16-bit uniform integers (on CPU faster than
-    torch.rand or torch.bernoulli with torch's generator; docs/benchmarks.md has the times).
+    """Binary samples with P(1) = p, from 16-bit uniform integers: cheaper on CPU than
+    torch.rand or torch.bernoulli (docs/benchmarks.md times a layer against torch's generator).
     u < 65536·p - 32768 for u uniform on [-32768, 32768) is u/65536 + 1/2 < p with the
     scaling moved onto p, which saves two passes over the samples. Probabilities resolve
     to 2^-16, far below any minibatch's sampling noise. ``out``: a buffer like ``p`` for the
@@ -34,7 +34,7 @@ def bernoulli(
 
 
 def softmax_rows(x: torch.Tensor) -> torch.Tensor:
-    # torch.softmax takes milliseconds on small contiguous CPU tensors (torch 2.14); this takes microseconds.
+    # torch.softmax is slow on small contiguous CPU tensors (torch 2.14); these three ops are not.
     e = (x - x.amax(1, keepdim=True)).exp()
     return e / e.sum(1, keepdim=True)
 
