@@ -120,7 +120,7 @@ def test_a_family_added_to_the_registry_alone_trains_samples_and_augments(cli, t
     assert _mean(sorted((tmp_path / "half" / "light").glob("*.png"))[0]) == pytest.approx(light / 2, abs=1)
 
     code, out, err = cli("augment", "--model", "toy", "--data", dark_and_light, "--out", tmp_path / "aug",
-                         "--no-filter", "--seed", "1", "--quiet")
+                         "--no-filter", "--ratio", "1", "--seed", "1", "--quiet")
     assert code == 0, err
     assert len(list((tmp_path / "aug" / "dark").glob("ganaug-*.png"))) == 4  # ratio 1: one per real image
 

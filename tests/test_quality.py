@@ -224,10 +224,10 @@ def test_augment_leaves_no_half_written_folder_when_the_filter_cannot_deliver(cl
     monkeypatch.setattr(ganaug_cli.workflows.augmented_folder, "build_filter", reject_all)
     data = Path(read_run_config(trained_runs["conditional"])["data"]["path"])
     out = tmp_path / "augmented"
-    code, stdout, err = augment_run(cli, trained_runs, data, out)
+    code, stdout, err = augment_run(cli, trained_runs, data, out, "--ratio", "1")  # a count: no held-out check
     assert (code, stdout) == (1, "") and "passed the filters" in err
     assert not out.exists() and not list(tmp_path.glob(".augmented*"))
-    code, stdout, err = augment_run(cli, trained_runs, data, out, "--allow-fewer")
+    code, stdout, err = augment_run(cli, trained_runs, data, out, "--ratio", "1", "--allow-fewer")
     assert code == 0, err
     assert "passed the filters" in err and stdout.strip() == str(out)
     assert not list(out.rglob("ganaug-*")) and len(list(out.rglob("*.png"))) > 0

@@ -12,7 +12,7 @@ from ganaug_cli.cli.output import print_result, setup_output, validate_flags
 from ganaug_cli.config.commands import AugmentCommandConfig
 from ganaug_cli.devices import resolve_device
 from ganaug_cli.families import Family
-from ganaug_cli.workflows.augmented_folder import AugmentPlan, augment_folder, check_out_folder
+from ganaug_cli.workflows.augmented_folder import AugmentPlan, ShareCheck, augment_folder, check_out_folder
 from ganaug_cli.workflows.train import train_family
 
 log = logging.getLogger("ganaug")
@@ -32,7 +32,7 @@ def make_augment_command(families: dict[str, Family]):
         out: Annotated[Path, typer.Option("--out", help="New folder for real + synthetic images (must not exist or be empty).")],
         model: Annotated[Optional[str], typer.Option("--model", help=f"{names} (default: {DEFAULTS.model}).")] = None,
         run: Annotated[Optional[Path], typer.Option("--run", help="Use this trained run instead of training one.")] = None,
-        ratio: Annotated[Optional[float], typer.Option("--ratio", help=f"Add R × each class's real count (default: {DEFAULTS.ratio}).")] = None,
+        ratio: Annotated[Optional[float], typer.Option("--ratio", help="Add R × each class's real count (default: as many as the held-out check finds helpful, possibly none).")] = None,
         per_class: Annotated[Optional[int], typer.Option("--per-class", help="Add N images to every class.")] = None,
         balance: Annotated[bool, typer.Option("--balance", help="Fill every class up to the largest class's count.")] = False,
         link: Annotated[bool, typer.Option("--link", help="Hard-link the real images instead of copying them.")] = False,
@@ -40,6 +40,8 @@ def make_augment_command(families: dict[str, Family]):
         no_filter: Annotated[bool, typer.Option("--no-filter", help="Keep every sample (no class-confidence filter).")] = False,
         reject_copies: Annotated[bool, typer.Option("--reject-copies", help="Drop samples that are near-copies of training images.")] = False,
         allow_fewer: Annotated[bool, typer.Option("--allow-fewer", help="When the filters reject too many samples of a class, add those that passed (with a warning) instead of failing.")] = False,
+        check_shares: Annotated[Optional[list[float]], typer.Option("--check-share", help=f"A synthetic share of the folder for the held-out check to try (repeatable; default: {', '.join(map(str, DEFAULTS.check_shares))}).")] = None,
+        check_seeds: Annotated[Optional[int], typer.Option("--check-seeds", help=f"Judge classifiers per share in the held-out check (default: {DEFAULTS.check_seeds}).")] = None,
         config: Annotated[Optional[Path], typer.Option("--config", help="Training config (YAML), as for train-<model>.")] = None,
         sets: Annotated[Optional[list[str]], typer.Option("--set", help="Training config override section.key=value.")] = None,
         steps: Annotated[Optional[int], typer.Option("--steps", help="Training steps (default: the model's train.steps).")] = None,
@@ -56,8 +58,10 @@ def make_augment_command(families: dict[str, Family]):
         progress = setup_output(quiet)
         if sum(x is not None and x is not False for x in (ratio, per_class, balance or None)) > 1:
             raise typer.BadParameter("give only one of --ratio, --per-class and --balance", param_hint="'--ratio'")
-        flags = {"model": "--model", "ratio": "--ratio", "min_confidence": "--min-confidence"}
-        options = validate_flags(schema, flags, model=model, ratio=ratio, min_confidence=min_confidence)
+        flags = {"model": "--model", "ratio": "--ratio", "min_confidence": "--min-confidence",
+                 "check_shares": "--check-share", "check_seeds": "--check-seeds"}
+        options = validate_flags(schema, flags, model=model, ratio=ratio, min_confidence=min_confidence,
+                                 check_shares=check_shares, check_seeds=check_seeds)
         check_out_folder(out)  # before a possibly long training
         if run is None:
             given = {"data.path": ("--data", str(data)), "train.steps": ("--steps", steps),
@@ -69,7 +73,7 @@ def make_augment_command(families: dict[str, Family]):
         plan = AugmentPlan(
             ratio=options.ratio, per_class=per_class, balance=balance, link=link,
             min_confidence=None if no_filter else options.min_confidence, reject_copies=reject_copies, seed=seed,
-            allow_fewer=allow_fewer,
+            allow_fewer=allow_fewer, check=ShareCheck.from_config(options),
         )
         report = augment_folder(data, out, run, plan, resolve_device(device or "auto"), progress)
         log.info(
@@ -78,6 +82,8 @@ def make_augment_command(families: dict[str, Family]):
         )
         log.info("per class (real + synthetic): %s", json.dumps(
             {name: f"{count} + {report.synthetic.get(name, 0)}" for name, count in report.real.items()}))
+        if report.share is not None and report.share.share == 0:
+            log.info("wrote no synthetic images: they did not help a classifier on the held-out real images")
         print_result(str(out))
 
     return augment

@@ -1,6 +1,6 @@
 """Defaults of the commands that read no YAML (sample, augment, eval): their flags' defaults."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -17,14 +17,28 @@ class SampleConfig(Section):
     jpeg_quality: int = Field(95, ge=1, le=100)
 
 
+Share = Annotated[float, Field(gt=0, le=0.9)]
+
+
 class AugmentCommandConfig(Section):
     """``ganaug augment``; ``model`` is checked against the registered families by the command."""
 
     model: str = "gan"
-    ratio: float = Field(1.0, gt=0, description="synthetic images per real image of each class")
+    ratio: float | None = Field(
+        None, gt=0, description="synthetic images per real image of each class; none = as the held-out check chooses"
+    )
     min_confidence: float = Field(
         0.5, ge=0, le=1, description="keep samples the domain classifier gives at least this probability of their class"
     )
+    check_shares: list[Share] = Field(
+        [0.1, 0.2, 0.3, 0.5], min_length=1, description="synthetic shares of the folder the held-out check tries, besides 0"
+    )
+    check_seeds: int = Field(3, gt=0, description="judge classifiers trained per share")
+    held_out: float = Field(0.3, gt=0, lt=1, description="share of each class's real images the check scores on")
+    min_class_images: int = Field(5, ge=2, description="fewest real images of a class for the check to run")
+    judge_width: int = Field(16, gt=0, description="the check's judge: channels of its first block")
+    judge_steps: int = Field(300, gt=0, description="the check's judge: fewest updates")
+    judge_epochs: int = Field(30, gt=0, description="the check's judge: passes over the real images")
 
 
 class EvalCommandConfig(Section):

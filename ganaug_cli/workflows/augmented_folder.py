@@ -1,6 +1,8 @@
 """``ganaug augment``: a new ImageFolder tree with the real images plus filtered synthetic ones.
 
-The real folder is only read. Real files are copied unchanged (or hard-linked with
+Unless a count is given (ratio, per class, balance), the held-out check (share_check)
+decides how many synthetic images each class gets, possibly none; ``augment-report.json``
+in the new folder says what it measured. The real folder is only read. Real files are copied unchanged (or hard-linked with
 ``link``: no extra disk space, but the two names share one file, so editing one
 edits both); synthetic files are named ``ganaug-NNNNNN.png`` so they can never
 collide with a real file, and ``manifest.jsonl`` says which files are synthetic.
@@ -16,15 +18,37 @@ from pathlib import Path
 
 import torch
 
+from ganaug_cli.config import DataConfig
+from ganaug_cli.config.commands import AugmentCommandConfig
+from ganaug_cli.data import load_image_folder
 from ganaug_cli.data.decode import image_size
+from ganaug_cli.data.folder import CHANNEL_NAMES
 from ganaug_cli.data.scan import FolderScan, scan_image_folder
 from ganaug_cli.errors import GanaugError, RunError
 from ganaug_cli.progress import SILENT, Progress
-from ganaug_cli.sampling import SampleRequest, load_sampling_model, resolve_checkpoint, sample_images
+from ganaug_cli.sampling import LoadedModel, SampleRequest, load_sampling_model, resolve_checkpoint, sample_images
 from ganaug_cli.workflows.sample_filters import FilterStats, build_filter
+from ganaug_cli.workflows.share_check import ShareChoice, choose_share, synthetic_per_class
 
 log = logging.getLogger("ganaug")
 SYNTHETIC_PREFIX = "ganaug-"
+REPORT_NAME = "augment-report.json"
+
+
+@dataclass
+class ShareCheck:
+    """The held-out check's settings (AugmentCommandConfig holds their defaults)."""
+
+    shares: list[float]
+    seeds: int
+    held_out: float
+    min_class_images: int
+    judge: dict  # train_classifier's width, min_steps, epochs
+
+    @classmethod
+    def from_config(cls, config: AugmentCommandConfig) -> "ShareCheck":
+        judge = {"width": config.judge_width, "min_steps": config.judge_steps, "epochs": config.judge_epochs}
+        return cls(list(config.check_shares), config.check_seeds, config.held_out, config.min_class_images, judge)
 
 
 @dataclass
@@ -37,6 +61,12 @@ class AugmentPlan:
     reject_copies: bool = False
     seed: int | None = None
     allow_fewer: bool = False
+    # Used when no count (ratio, per_class, balance) is given.
+    check: ShareCheck = field(default_factory=lambda: ShareCheck.from_config(AugmentCommandConfig()))
+
+    @property
+    def counted(self) -> bool:
+        return self.balance or self.per_class is not None or self.ratio is not None
 
 
 @dataclass
@@ -46,6 +76,18 @@ class AugmentReport:
     real: dict = field(default_factory=dict)
     synthetic: dict = field(default_factory=dict)
     rejection_rate: float = 0.0
+    share: ShareChoice | None = None  # the held-out check's measurements, when it ran
+    note: str = ""  # why no check ran, when it could not
+
+    def as_dict(self) -> dict:
+        return {
+            "run": str(self.run),
+            "real": self.real,
+            "synthetic": self.synthetic,
+            "rejection_rate": round(self.rejection_rate, 4),
+            "share_check": self.share.as_dict() if self.share else None,
+            "note": self.note,
+        }
 
 
 def check_out_folder(out: Path) -> None:
@@ -60,7 +102,21 @@ def synthetic_counts(real_counts: dict[str, int], plan: AugmentPlan) -> dict[str
         return {name: largest - count for name, count in real_counts.items()}
     if plan.per_class is not None:
         return {name: plan.per_class for name in real_counts}
-    return {name: round(count * (plan.ratio or 1.0)) for name, count in real_counts.items()}
+    if plan.ratio is not None:
+        return {name: round(count * plan.ratio) for name, count in real_counts.items()}
+    # The held-out check's candidates: as many as its largest share needs.
+    largest = max(plan.check.shares)
+    return {name: synthetic_per_class(count, largest) for name, count in real_counts.items()}
+
+
+def check_refusal(real_counts: dict[str, int], check: ShareCheck) -> str:
+    """Why the held-out check cannot run on this folder ("" when it can)."""
+    if len(real_counts) < 2:
+        return "the held-out check needs two or more classes"
+    name, fewest = min(real_counts.items(), key=lambda item: item[1])
+    if fewest < check.min_class_images:
+        return f"class {name!r} has {fewest} real images, fewer than the {check.min_class_images} the held-out check needs"
+    return ""
 
 
 def most_common_size(scan: FolderScan) -> tuple[int, int]:
@@ -100,17 +156,25 @@ def augment_folder(
         raise GanaugError(f"{run}: an unconditional run cannot fill class folders; train a conditional model")
     if several and sorted(loaded.class_names) != sorted(real_counts):
         raise GanaugError(f"{run}: its classes ({', '.join(loaded.class_names)}) differ from the folder's")
-    wanted = synthetic_counts(real_counts, plan)
+    report = AugmentReport(out=Path(out), run=loaded.run_dir, real=real_counts, synthetic={})
+    checking = not plan.counted
+    report.note = check_refusal(real_counts, plan.check) if checking else ""
+    if report.note:
+        log.warning("warning: %s; adding no synthetic images (give --ratio, --per-class or --balance to add them "
+                    "unchecked)", report.note)
+        checking = False
+    wanted = synthetic_counts(real_counts, plan) if plan.counted or checking else {}
     counts = {(name if loaded.conditional else None): n for name, n in wanted.items() if n > 0}
     stats = FilterStats()
-    keep = build_filter(loaded, Path(data), plan.min_confidence if loaded.conditional else None, plan.reject_copies, stats)
+    confidence = plan.min_confidence if loaded.conditional else None
+    keep = build_filter(loaded, Path(data), confidence, plan.reject_copies, stats) if counts else None
     out = Path(out)
     # Built beside --out and renamed at the end: a failure (say, a filter that rejects
     # everything) leaves no half-written tree behind.
     partial = out.with_name(f".{out.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    report = AugmentReport(out=out, run=loaded.run_dir, real=real_counts, synthetic={})
+    written: dict[str, list[Path]] = {name: [] for name in real_counts}
     try:
         real_records = _copy_real(scan, partial, plan.link)
         with open(partial / "manifest.jsonl", "a", encoding="utf-8") as handle:
@@ -119,12 +183,49 @@ def augment_folder(
             request = SampleRequest(counts=counts, seed=plan.seed, size=most_common_size(scan), prefix=SYNTHETIC_PREFIX,
                                     allow_fewer=plan.allow_fewer)
             for path in sample_images(loaded, partial, request, progress, keep=keep):
-                name = path.parent.name if loaded.conditional else next(iter(real_counts))
-                report.synthetic[name] = report.synthetic.get(name, 0) + 1
+                written[path.parent.name if loaded.conditional else next(iter(real_counts))].append(path)
+        if checking and any(written.values()):
+            report.share = _check_share(loaded, Path(data), partial, written, plan.check, progress)
+            _keep_first(partial, written, {name: synthetic_per_class(n, report.share.share) for name, n in real_counts.items()})
+        report.synthetic = {name: len(paths) for name, paths in written.items() if paths}
+        report.rejection_rate = stats.rejection_rate
+        (partial / REPORT_NAME).write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
         if out.exists():
             out.rmdir()  # checked empty above
         partial.rename(out)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-    report.rejection_rate = stats.rejection_rate
     return report
+
+
+def _check_share(
+    loaded: LoadedModel, data: Path, partial: Path, written: dict[str, list[Path]], check: ShareCheck, progress: Progress
+) -> ShareChoice:
+    """The held-out check on the real images and the candidate files just written, read back
+    at the run's resolution as a classifier reading the new folder would."""
+    real = loaded.real_images(data, progress)
+    config = DataConfig(path=partial, resolution=loaded.resolution, channels=CHANNEL_NAMES[loaded.channels], cache=False)
+    folder = load_image_folder(config)
+    position = {name: i for i, name in enumerate(folder.files)}
+    order = [position[str(p.relative_to(partial).as_posix())] for paths in written.values() for p in paths]
+    synthetic = folder.images[order]
+    labels = torch.tensor([real.class_names.index(folder.class_names[int(folder.labels[i])]) for i in order])
+    judge = dict(check.judge)
+    choice = choose_share(real.images, real.labels, synthetic, labels, len(real.class_names), shares=check.shares,
+                          seeds=check.seeds, held_out=check.held_out, judge=judge, progress=progress)
+    log.info("held-out check: %s", choice.reason)
+    return choice
+
+
+def _keep_first(partial: Path, written: dict[str, list[Path]], keep: dict[str, int]) -> None:
+    """Remove each class's candidates past its first ``keep`` and their manifest lines."""
+    dropped = set()
+    for name, paths in written.items():
+        for path in paths[keep[name]:]:
+            path.unlink()
+            dropped.add(path.relative_to(partial).as_posix())
+        del paths[keep[name]:]
+    manifest = partial / "manifest.jsonl"
+    lines = manifest.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if json.loads(line)["file"] not in dropped]
+    manifest.write_text("".join(line + "\n" for line in kept), encoding="utf-8")

@@ -1,0 +1,160 @@
+"""What `ganaug augment` with its defaults does for a classifier trained on what it writes.
+
+For each size (real images per class of Fashion-MNIST): `ganaug augment --data DIR --out X
+--max-minutes M` with every other option at its default (held-out check included), timed;
+then classifiers trained uniformly over X's files, and over the real folder alone, with and
+without classical augmentation, a few seeds each, scored on the 10k test images. Two
+classifiers: the benchmark CNN (ganaug's judge architecture, width 16) and an MLP that
+shares no code with ganaug, so a gain is not one classifier's quirk. Results go to
+docs/benchmarks.md (section augment-product) and docs/augment-product-results.json after
+every size.
+
+    flock /tmp/ganaug-bench.lock .venv/bin/python benchmarks/augment_product.py --sizes 20
+    flock /tmp/ganaug-bench.lock .venv/bin/python benchmarks/augment_product.py --smoke   # minutes, writes no docs
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from common import DOCS, fashion_folder, load_split, read_class_folder, resize32, write_section
+
+from ganaug_cli.metrics.classical_transforms import classical
+from ganaug_cli.metrics.classifier import predict, train_classifier
+
+GANAUG = [sys.executable, "-m", "ganaug_cli"]
+RESULTS = DOCS / "augment-product-results.json"
+
+
+def independent_mlp(images, labels, seed: int, augment: bool, steps: int = 1500) -> nn.Module:
+    """Two hidden layers on the pixels, Adam, dropout: nothing shared with ganaug's classifier."""
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    x = images.float() / 255
+    model = nn.Sequential(nn.Flatten(), nn.Linear(x[0].numel(), 256), nn.ReLU(), nn.Dropout(0.3),
+                          nn.Linear(256, 256), nn.ReLU(), nn.Dropout(0.3), nn.Linear(256, 10))
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    for _ in range(steps):
+        index = torch.randint(len(x), (64,), generator=generator)  # uniform over the files
+        batch = classical(x[index], generator) if augment else x[index]
+        loss = F.cross_entropy(model(batch), labels[index])
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return model.eval()
+
+
+@torch.no_grad()
+def mlp_accuracy(model, test) -> float:
+    return float((model(test[0].float() / 255).argmax(1) == test[1]).float().mean())
+
+
+def scores(images, labels, test, seeds, classifier: str, augment: bool, cnn_options: dict) -> list[float]:
+    result = []
+    for seed in seeds:
+        if classifier == "cnn":
+            model = train_classifier(images, labels, 10, seed=seed, augment="classical" if augment else "none",
+                                     **cnn_options)
+            result.append(float((predict(model, test[0]).argmax(1) == test[1]).float().mean()))
+        else:
+            result.append(mlp_accuracy(independent_mlp(images, labels, seed, augment), test))
+    return result
+
+
+def fmt(values: list[float]) -> str:
+    return f"{statistics.mean(values):.1%} ± {statistics.pstdev(values):.1%}"
+
+
+def run_augment(real_dir: Path, out: Path, minutes: float, smoke: bool) -> tuple[float, dict]:
+    extra = ["--check-seeds", "1", "--check-share", "0.5"] if smoke else []
+    start = time.perf_counter()
+    result = subprocess.run([*GANAUG, "augment", "--data", real_dir, "--out", out, "--max-minutes", minutes,
+                             "--seed", "0", "--device", "cpu", "--quiet", *map(str, extra)], capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr.strip().splitlines()[-1] if result.stderr else f"exit {result.returncode}")
+    return time.perf_counter() - start, json.loads((out / "augment-report.json").read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 20, 100])
+    parser.add_argument("--minutes", type=float, default=10.0, help="augment's --max-minutes")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="tiny budgets, to check the script end to end")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "ganaug-bench-product")
+    args = parser.parse_args()
+    minutes = 0.2 if args.smoke else args.minutes
+    seeds = range(1 if args.smoke else args.seeds)
+    cnn_options = {"width": 16, "min_steps": 20 if args.smoke else 300, "epochs": 1 if args.smoke else 30}
+    images, labels = load_split("test")
+    limit = 500 if args.smoke else 10_000
+    test = (resize32(images[:limit]), torch.from_numpy(labels[:limit].astype(np.int64)))
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() and not args.smoke else {"sizes": {}}
+    for size in args.sizes:
+        real_dir = fashion_folder(args.work / f"real-{size}", per_class=size)
+        out = args.work / f"augmented-{size}-{int(time.time())}"
+        seconds, report = run_augment(real_dir, out, minutes, args.smoke)
+        real, real_labels = read_class_folder(real_dir)
+        folder, folder_labels = read_class_folder(out)
+        rows = []
+        for classifier in ("cnn", "mlp"):
+            for augment in (False, True):
+                for arm, (x, y) in (("real only", (real, real_labels)), ("augment's folder", (folder, folder_labels))):
+                    rows.append({"classifier": classifier, "classical": augment, "arm": arm,
+                                 "scores": scores(x, y, test, seeds, classifier, augment, cnn_options)})
+        results["sizes"][str(size)] = {"augment_seconds": round(seconds, 1), "report": report, "rows": rows,
+                                       "command": " ".join(sys.argv[1:])}
+        if not args.smoke:
+            RESULTS.write_text(json.dumps(results, indent=1))
+            write_section("augment-product", render(results, args.minutes))
+        print(json.dumps(results["sizes"][str(size)], indent=1))
+
+
+def render(results: dict, minutes: float) -> str:
+    lines = [
+        "## `ganaug augment` with its defaults, as a user runs it",
+        "",
+        f"Measured with `flock /tmp/ganaug-bench.lock .venv/bin/python benchmarks/augment_product.py --sizes SIZE` "
+        f"(`ganaug augment --data DIR --out X --max-minutes {minutes:g} --seed 0`, every other option at its "
+        "default, on 2 CPU cores). Classifiers are trained uniformly over the files of X (or of the real folder "
+        "alone) and scored on the 10k Fashion-MNIST test images, mean ± std over 3 seeds: the CNN is ganaug's judge "
+        "architecture (width 16), the MLP shares no code with ganaug.",
+        "",
+        "| real per class | augment's time | share chosen | synthetic files | classifier | classical aug. | real only | augment's folder | gain |",
+        "| ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |",
+    ]
+    for size, entry in sorted(results["sizes"].items(), key=lambda item: int(item[0])):
+        check = entry["report"].get("share_check") or {}
+        synthetic = sum(entry["report"]["synthetic"].values())
+        by_key = {(r["classifier"], r["classical"], r["arm"]): r["scores"] for r in entry["rows"]}
+        for classifier in ("cnn", "mlp"):
+            for augment in (False, True):
+                real, ours = by_key[(classifier, augment, "real only")], by_key[(classifier, augment, "augment's folder")]
+                gain = 100 * (statistics.mean(ours) - statistics.mean(real))
+                lines.append(f"| {size} | {entry['augment_seconds'] / 60:.1f} min | {check.get('chosen_share', '—')} | "
+                             f"{synthetic} | {classifier} | {'yes' if augment else 'no'} | {fmt(real)} | {fmt(ours)} | "
+                             f"{gain:+.1f} |")
+    lines += ["", "What the held-out check measured (accuracy on the held-out real images, mean ± std):", ""]
+    for size, entry in sorted(results["sizes"].items(), key=lambda item: int(item[0])):
+        check = entry["report"].get("share_check")
+        if check:
+            trials = ", ".join(f"{t['share']:g}: {t['mean']:.1%} ± {t['std']:.1%}" for t in check["trials"])
+            lines.append(f"- {size} per class: {trials}. {check['reason'][0].upper()}{check['reason'][1:]}.")
+        else:
+            lines.append(f"- {size} per class: no check ({entry['report'].get('note')}).")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
