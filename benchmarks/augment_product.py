@@ -78,9 +78,9 @@ def fmt(values: list[float]) -> str:
 def run_augment(real_dir: Path, out: Path, minutes: float, smoke: bool) -> tuple[float, dict]:
     extra = ["--check-seeds", "1", "--check-share", "0.5"] if smoke else []
     start = time.perf_counter()
-    result = subprocess.run([*GANAUG, "augment", "--data", real_dir, "--out", out, "--max-minutes", minutes,
-                             "--seed", "0", "--device", "cpu", "--quiet", *map(str, extra)], capture_output=True,
-                            text=True)
+    command = [*GANAUG, "augment", "--data", real_dir, "--out", out, "--max-minutes", minutes, "--seed", 0,
+               "--device", "cpu", "--quiet", *extra]
+    result = subprocess.run([str(part) for part in command], capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(result.stderr.strip().splitlines()[-1] if result.stderr else f"exit {result.returncode}")
     return time.perf_counter() - start, json.loads((out / "augment-report.json").read_text())

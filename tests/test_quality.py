@@ -231,3 +231,27 @@ def test_augment_leaves_no_half_written_folder_when_the_filter_cannot_deliver(cl
     assert code == 0, err
     assert "passed the filters" in err and stdout.strip() == str(out)
     assert not list(out.rglob("ganaug-*")) and len(list(out.rglob("*.png"))) > 0
+
+
+def test_near_duplicates_of_a_kept_sample_of_the_same_class_are_caught():
+    from ganaug_cli.metrics.sample_quality import DuplicateDetector
+
+    detector = DuplicateDetector(torch.tensor(0.5))
+    features = torch.tensor([[0.0, 0.0], [0.1, 0.0], [3.0, 0.0], [3.0, 0.2], [9.0, 9.0]])
+    everyone = torch.ones(5, dtype=torch.bool)
+    assert detector.flags(features[:4], 0, everyone[:4]).tolist() == [False, True, False, True]
+    assert detector.flags(features[:1], 1, everyone[:1]).tolist() == [False]  # each class keeps its own
+    assert detector.flags(features[4:], 0, everyone[4:]).tolist() == [False]
+    assert detector.flags(features[1:2], 0, everyone[1:2]).tolist() == [True]  # repeats of earlier batches too
+    assert detector.flags(features[1:3], 2, torch.tensor([False, True])).tolist() == [False, False]
+
+
+def test_a_generator_that_repeats_one_image_per_class_keeps_it_once(scripted, tmp_path, caplog):
+    loaded, _ = scripted  # two images per class, its own gray and the other class's
+    stats = FilterStats()
+    keep = build_filter(loaded, None, None, False, stats, reject_duplicates=True)
+    request = SampleRequest(per_class=4, seed=1, batch_size=8, allow_fewer=True)
+    with caplog.at_level("WARNING", logger="ganaug"):
+        paths = list(sample_images(loaded, tmp_path / "out", request, keep=keep))
+    assert 1 <= len(list((tmp_path / "out" / "a-dark").glob("*.png"))) <= 2
+    assert len(paths) <= 4 and stats.rejected_duplicate > 0

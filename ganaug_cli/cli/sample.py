@@ -47,6 +47,7 @@ def sample(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace images a previous sample wrote in --out.")] = False,
     min_confidence: Annotated[Optional[float], typer.Option("--min-confidence", help="Keep only samples the domain classifier puts in their own class with at least this probability.")] = None,
     reject_copies: Annotated[bool, typer.Option("--reject-copies", help="Drop samples that are near-copies of training images.")] = False,
+    reject_duplicates: Annotated[bool, typer.Option("--reject-duplicates", help="Drop samples that are near-duplicates of a kept sample of their class.")] = False,
     data: Annotated[Optional[Path], typer.Option("--data", help="Real folder for the filters (default: the run's training folder).")] = None,
     allow_fewer: Annotated[bool, typer.Option("--allow-fewer", help="When the filters reject too many samples of a class, keep those that passed (with a warning) instead of failing.")] = False,
     options: dict | None = None,
@@ -87,7 +88,7 @@ def sample(
     )
     report = SampleReport(seed=0, out=target, counts={})
     stats = FilterStats()
-    keep = build_filter(loaded, data, min_confidence, reject_copies, stats)
+    keep = build_filter(loaded, data, min_confidence, reject_copies, stats, reject_duplicates)
     started = time.monotonic()
     shown: dict[str, list[Path]] = {}  # grid rows: class folder -> first images
     for image_path in sample_images(loaded, target, request, progress, report, keep):

@@ -80,6 +80,31 @@ class CopyDetector:
         return torch.cdist(fake.float(), self.train).min(dim=1).values < self.threshold
 
 
+class DuplicateDetector:
+    """Flags samples closer to an already kept sample of their class than ``threshold`` (a
+    CopyDetector's: closer than real images typically are to each other), so a class whose
+    generator repeats one image keeps it once."""
+
+    def __init__(self, threshold: torch.Tensor):
+        # Features of one image differ by float noise between batches, so when real images repeat
+        # themselves (threshold 0) exact repeats still count.
+        self.threshold = max(float(threshold), 1e-3)
+        self.kept: dict[int, torch.Tensor] = {}
+
+    def flags(self, features: torch.Tensor, class_index: int, candidates: torch.Tensor) -> torch.Tensor:
+        """Which rows are near-duplicates; the ``candidates`` rows that are not become kept ones."""
+        kept = self.kept.get(class_index, features.new_zeros((0, features.shape[1])))
+        flagged = torch.zeros(len(features), dtype=torch.bool)
+        for i in torch.nonzero(candidates).squeeze(1).tolist():  # in order: a batch's own repeats count too
+            row = features[i : i + 1].float()
+            if len(kept) and torch.cdist(row, kept, compute_mode="donot_use_mm_for_euclid_dist").min() < self.threshold:
+                flagged[i] = True
+            else:
+                kept = torch.cat([kept, row])
+        self.kept[class_index] = kept
+        return flagged
+
+
 @dataclass
 class SampleQuality:
     fid: float

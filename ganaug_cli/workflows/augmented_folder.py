@@ -167,7 +167,8 @@ def augment_folder(
     counts = {(name if loaded.conditional else None): n for name, n in wanted.items() if n > 0}
     stats = FilterStats()
     confidence = plan.min_confidence if loaded.conditional else None
-    keep = build_filter(loaded, Path(data), confidence, plan.reject_copies, stats) if counts else None
+    filtering = plan.min_confidence is not None
+    keep = build_filter(loaded, Path(data), confidence, plan.reject_copies, stats, filtering) if counts else None
     out = Path(out)
     # Built beside --out and renamed at the end: a failure (say, a filter that rejects
     # everything) leaves no half-written tree behind.
@@ -180,8 +181,9 @@ def augment_folder(
         with open(partial / "manifest.jsonl", "a", encoding="utf-8") as handle:
             handle.writelines(json.dumps(r) + "\n" for r in real_records)
         if counts:
+            # The check's candidates: a class whose samples fail the filters has fewer to offer, not an error.
             request = SampleRequest(counts=counts, seed=plan.seed, size=most_common_size(scan), prefix=SYNTHETIC_PREFIX,
-                                    allow_fewer=plan.allow_fewer)
+                                    allow_fewer=plan.allow_fewer or checking)
             for path in sample_images(loaded, partial, request, progress, keep=keep):
                 written[path.parent.name if loaded.conditional else next(iter(real_counts))].append(path)
         if checking and any(written.values()):
@@ -207,12 +209,11 @@ def _check_share(
     config = DataConfig(path=partial, resolution=loaded.resolution, channels=CHANNEL_NAMES[loaded.channels], cache=False)
     folder = load_image_folder(config)
     position = {name: i for i, name in enumerate(folder.files)}
-    order = [position[str(p.relative_to(partial).as_posix())] for paths in written.values() for p in paths]
+    order = [position[p.relative_to(partial).as_posix()] for paths in written.values() for p in paths]
     synthetic = folder.images[order]
     labels = torch.tensor([real.class_names.index(folder.class_names[int(folder.labels[i])]) for i in order])
-    judge = dict(check.judge)
     choice = choose_share(real.images, real.labels, synthetic, labels, len(real.class_names), shares=check.shares,
-                          seeds=check.seeds, held_out=check.held_out, judge=judge, progress=progress)
+                          seeds=check.seeds, held_out=check.held_out, judge=check.judge, progress=progress)
     log.info("held-out check: %s", choice.reason)
     return choice
 

@@ -13,25 +13,31 @@ import torch
 from ganaug_cli.errors import GanaugError
 from ganaug_cli.metrics.classifier import extract_features, predict
 from ganaug_cli.metrics.domain import domain_classifier
-from ganaug_cli.metrics.sample_quality import CopyDetector
+from ganaug_cli.metrics.sample_quality import CopyDetector, DuplicateDetector
 from ganaug_cli.sampling.generate import SampleFilter
 from ganaug_cli.sampling.source import LoadedModel
 
 
 class FilterStats:
     def __init__(self):
-        self.drawn = self.rejected_class = self.rejected_copy = 0
+        self.drawn = self.rejected_class = self.rejected_copy = self.rejected_duplicate = 0
 
     @property
     def rejection_rate(self) -> float:
-        return (self.rejected_class + self.rejected_copy) / self.drawn if self.drawn else 0.0
+        rejected = self.rejected_class + self.rejected_copy + self.rejected_duplicate
+        return rejected / self.drawn if self.drawn else 0.0
 
 
 def build_filter(
-    loaded: LoadedModel, data: Path | None, min_confidence: float | None, reject_copies: bool, stats: FilterStats
+    loaded: LoadedModel,
+    data: Path | None,
+    min_confidence: float | None,
+    reject_copies: bool,
+    stats: FilterStats,
+    reject_duplicates: bool = False,
 ) -> SampleFilter | None:
     """A filter for ``sample_images`` (None when no filtering was asked for)."""
-    if not reject_copies and not min_confidence:
+    if not reject_copies and not min_confidence and not reject_duplicates:
         return None
     if min_confidence and not loaded.conditional:
         raise GanaugError("--min-confidence needs a class-conditional run (this run has no classes)")
@@ -43,7 +49,8 @@ def build_filter(
     to_real_class = {i: real.class_names.index(n) for i, n in enumerate(loaded.class_names) if n in real.class_names}
     if min_confidence and len(to_real_class) < len(loaded.class_names):
         raise GanaugError(f"{data}: its classes do not match the run's ({', '.join(loaded.class_names)})")
-    copies = CopyDetector(extract_features(classifier, real.images)) if reject_copies else None
+    copies = CopyDetector(extract_features(classifier, real.images)) if reject_copies or reject_duplicates else None
+    duplicates = DuplicateDetector(copies.threshold) if reject_duplicates else None
 
     def keep(arrays: np.ndarray, class_index: int) -> np.ndarray:
         images = torch.from_numpy(arrays).permute(0, 3, 1, 2)
@@ -53,10 +60,15 @@ def build_filter(
             confident = predict(classifier, images)[:, to_real_class[class_index]] >= min_confidence
             stats.rejected_class += int((~confident).sum())
             mask &= confident
-        if copies is not None:
-            copied = copies.flags(extract_features(classifier, images)) & mask
+        features = extract_features(classifier, images) if copies is not None else None
+        if reject_copies:
+            copied = copies.flags(features) & mask
             stats.rejected_copy += int(copied.sum())
             mask &= ~copied
+        if duplicates is not None:
+            repeated = duplicates.flags(features, class_index, mask)
+            stats.rejected_duplicate += int(repeated.sum())
+            mask &= ~repeated
         return mask.numpy()
 
     return keep

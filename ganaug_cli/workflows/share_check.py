@@ -1,11 +1,12 @@
 """How many synthetic images to add, measured on the user's own folder.
 
 A share s means that s of the training files are synthetic, as a classifier that reads the
-augmented folder uniformly sees them. Part of the real images is held out (stratified, fixed
-seed); the judge classifier is trained on the rest with each candidate share of synthetic
-images, a few seeds each, and scored on the held-out images. A share is chosen only when its
-mean accuracy beats real images alone by more than the noise between seeds; otherwise the
-answer is 0, and augment writes no synthetic image.
+augmented folder uniformly sees them. For each of a few seeds, part of the real images is
+held out (stratified; the seed picks the split) and the judge classifier is trained on the
+rest with real images alone and with each candidate share, then scored on the held-out
+images. A share is chosen only when it beat real images alone on every split, by a mean
+gain of more than two standard errors; the best of several noisy candidates would
+otherwise often look like a gain. Else the answer is 0: augment writes no synthetic image.
 """
 
 import math
@@ -57,9 +58,14 @@ def smallest_class(labels: torch.Tensor) -> int:
 
 
 def helped(trial: ShareTrial, baseline: ShareTrial) -> bool:
-    """A gain larger than the standard error of the difference between the two means."""
-    noise = math.sqrt((trial.std**2 + baseline.std**2) / len(trial.accuracies))
-    return trial.mean - baseline.mean > noise
+    """Better on every split, and by a mean gain of more than two standard errors of the
+    paired differences (trial and baseline share each split and seed)."""
+    gains = [a - b for a, b in zip(trial.accuracies, baseline.accuracies)]
+    if min(gains) <= 0:
+        return False
+    if len(gains) == 1:
+        return True
+    return statistics.mean(gains) > 2 * statistics.stdev(gains) / math.sqrt(len(gains))
 
 
 def choose_share(
@@ -79,32 +85,35 @@ def choose_share(
 
     ``judge`` holds train_classifier's options (width, epochs, min_steps).
     """
-    train, test = stratified_split(real_labels, held_out, seed=SPLIT_SEED)
-    x, y, x_test, y_test = real[train], real_labels[train], real[test], real_labels[test]
-    train_counts = torch.bincount(y, minlength=num_classes).tolist()
-    trials = []
-    with progress.task("share check", total=(1 + len(shares)) * seeds, unit="judge") as bar:
-        for share in [0.0, *shares]:
-            # The images the folder would hold at this share, in proportion to the training part.
-            wanted = [synthetic_per_class(count, share) for count in train_counts]
-            chosen = first_per_class(synthetic_labels, wanted)
-            pool = (synthetic[chosen], synthetic_labels[chosen]) if len(chosen) else None
-            accuracies = []
-            for seed in range(seeds):
+    candidates = [0.0, *shares]
+    accuracies: dict[float, list[float]] = {share: [] for share in candidates}
+    with progress.task("share check", total=len(candidates) * seeds, unit="judge") as bar:
+        for seed in range(seeds):
+            train, test = stratified_split(real_labels, held_out, seed=SPLIT_SEED + seed)
+            x, y, x_test, y_test = real[train], real_labels[train], real[test], real_labels[test]
+            train_counts = torch.bincount(y, minlength=num_classes).tolist()
+            for share in candidates:
+                # The images the folder would hold at this share, in proportion to the training part.
+                chosen = first_per_class(synthetic_labels, [synthetic_per_class(c, share) for c in train_counts])
+                pool = (synthetic[chosen], synthetic_labels[chosen]) if len(chosen) else None
                 model = train_classifier(x, y, num_classes, seed=seed, synthetic=pool,
                                          synthetic_share=share if pool else 0.0, **(judge or {}))
-                accuracies.append(float((predict(model, x_test).argmax(1) == y_test).float().mean()))
+                accuracies[share].append(float((predict(model, x_test).argmax(1) == y_test).float().mean()))
                 bar.update(1, share=share)
-            trials.append(ShareTrial(share, accuracies))
-    baseline, best = trials[0], max(trials[1:], key=lambda t: t.mean)
+    trials = [ShareTrial(share, accuracies[share]) for share in candidates]
+    baseline = trials[0]
+    winners = [t for t in trials[1:] if helped(t, baseline)]
     choice = ShareChoice(0.0, "", trials, len(test), len(train))
-    if helped(best, baseline):
+    if winners:
+        best = max(winners, key=lambda t: t.mean)
         choice.share = best.share
-        choice.reason = (f"share {best.share:g} gave {best.mean:.1%} ± {best.std:.1%} on the held-out images, "
-                         f"against {baseline.mean:.1%} ± {baseline.std:.1%} with real images alone")
+        choice.reason = (f"share {best.share:g} beat real images alone on each of {seeds} held-out splits: "
+                         f"{best.mean:.1%} ± {best.std:.1%} against {baseline.mean:.1%} ± {baseline.std:.1%}")
     else:
-        choice.reason = (f"no share beat real images alone ({baseline.mean:.1%} ± {baseline.std:.1%}) by more than "
-                         f"the spread between seeds (best: share {best.share:g}, {best.mean:.1%} ± {best.std:.1%})")
+        best = max(trials[1:], key=lambda t: t.mean)
+        choice.reason = (f"no share beat real images alone ({baseline.mean:.1%} ± {baseline.std:.1%}) on every "
+                         f"held-out split by more than two standard errors (best: share {best.share:g}, "
+                         f"{best.mean:.1%} ± {best.std:.1%})")
     return choice
 
 
