@@ -47,7 +47,7 @@ def make_augment_command(families: dict[str, Family]):
         steps: Annotated[Optional[int], typer.Option("--steps", help="Training steps (default: the model's train.steps).")] = None,
         epochs: Annotated[Optional[int], typer.Option("--epochs", help="Training epochs (default: the model's train.epochs).")] = None,
         max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Training time limit.")] = None,
-        device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = None,
+        device: Annotated[Optional[str], typer.Option("--device", help=f"auto, cpu, cuda, cuda:N or mps (default: {DEFAULTS.device}).")] = None,
         seed: Annotated[Optional[int], typer.Option("--seed", help="Seed for training and sampling.")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors and the output folder.")] = False,
     ) -> None:
@@ -59,9 +59,9 @@ def make_augment_command(families: dict[str, Family]):
         if sum(x is not None and x is not False for x in (ratio, per_class, balance or None)) > 1:
             raise typer.BadParameter("give only one of --ratio, --per-class and --balance", param_hint="'--ratio'")
         flags = {"model": "--model", "ratio": "--ratio", "min_confidence": "--min-confidence",
-                 "check_shares": "--check-share", "check_seeds": "--check-seeds"}
+                 "check_shares": "--check-share", "check_seeds": "--check-seeds", "device": "--device"}
         options = validate_flags(schema, flags, model=model, ratio=ratio, min_confidence=min_confidence,
-                                 check_shares=check_shares, check_seeds=check_seeds)
+                                 check_shares=check_shares, check_seeds=check_seeds, device=device)
         check_out_folder(out)  # before a possibly long training
         if run is None:
             given = {"data.path": ("--data", str(data)), "train.steps": ("--steps", steps),
@@ -75,7 +75,7 @@ def make_augment_command(families: dict[str, Family]):
             min_confidence=None if no_filter else options.min_confidence, reject_copies=reject_copies, seed=seed,
             allow_fewer=allow_fewer, check=ShareCheck.from_config(options),
         )
-        report = augment_folder(data, out, run, plan, resolve_device(device or "auto"), progress)
+        report = augment_folder(data, out, run, plan, resolve_device(options.device), progress)
         log.info(
             "wrote %d real and %d synthetic images to %s (%.0f%% of drawn samples rejected by the filters)",
             sum(report.real.values()), sum(report.synthetic.values()), out, 100 * report.rejection_rate,

@@ -24,6 +24,7 @@ class AugmentCommandConfig(Section):
     """``ganaug augment``; ``model`` is checked against the registered families by the command."""
 
     model: str = "gan"
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps")
     ratio: float | None = Field(
         None, gt=0, description="synthetic images per real image of each class; none = as the held-out check chooses"
     )

@@ -9,8 +9,8 @@ from pydantic import ValidationError
 from ganaug_cli.config import DataConfig
 from ganaug_cli.data import ImageFolder, load_image_folder
 from ganaug_cli.data.folder import CHANNEL_NAMES
-from ganaug_cli.errors import CheckpointError, RunError
-from ganaug_cli.families import FAMILIES, Family
+from ganaug_cli.errors import CheckpointError, GanaugError, RunError
+from ganaug_cli.families import FAMILIES, Family, get_family
 from ganaug_cli.models import GenerativeModel
 from ganaug_cli.progress import SILENT, Progress
 from ganaug_cli.runs import DEFAULT_RUNS_ROOT, find_latest_run, latest_checkpoint, list_runs, load_checkpoint
@@ -77,9 +77,10 @@ def run_sample_options(family: Family, config: dict, checkpoint: Path) -> dict:
 def load_sampling_model(path: Path, device: torch.device) -> LoadedModel:
     content = load_checkpoint(path)
     name = content.get("family")
-    if name not in FAMILIES:
-        raise CheckpointError(f"{path}: unknown model family {name!r} (known: {', '.join(FAMILIES)})")
-    family = FAMILIES[name]
+    try:
+        family = get_family(name)
+    except GanaugError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
     try:
         model = family.build_model(dict(content["model_args"]))
         model.load_state_dict(content["model_state"])
