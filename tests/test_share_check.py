@@ -1,10 +1,11 @@
 """augment's held-out check: synthetic images are added only when they measurably help."""
 
 import json
+from pathlib import Path
 
 import torch
 
-from conftest import make_class_folder, train_tiny_gan
+from conftest import TINY_GAN, make_class_folder, train_tiny_gan
 from ganaug_cli.workflows.share_check import ShareTrial, choose_share, first_per_class, helped, synthetic_per_class
 
 SMALL_JUDGE = {"width": 8, "min_steps": 30, "epochs": 2}
@@ -23,6 +24,23 @@ def test_a_share_is_chosen_only_when_it_wins_on_every_split_by_more_than_the_noi
     assert not helped(ShareTrial(0.2, [0.70, 0.95, 0.90]), baseline)  # better on average, worse on one split
     assert not helped(ShareTrial(0.2, [0.81, 0.90, 0.81]), baseline)  # better on each, within two standard errors
     assert not helped(ShareTrial(0.2, [0.80, 0.81, 0.80]), baseline)
+
+
+def scored(rights: list[list[int]]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Per seed: the same held-out images 0..n-1 and which were right."""
+    return [(torch.arange(len(r)), torch.tensor(r, dtype=torch.bool)) for r in rights]
+
+
+def test_a_gain_on_a_handful_of_held_out_images_is_not_enough():
+    # Every seed gains one image of ten: steady over the seeds, but a single image's luck.
+    base = [[1, 1, 1, 1, 1, 1, 1, 0, 0, 0]] * 3
+    better = [[1, 1, 1, 1, 1, 1, 1, 1, 0, 0]] * 3
+    baseline, trial = ShareTrial(0.0, [0.70, 0.70, 0.70], scored(base)), ShareTrial(0.2, [0.80, 0.80, 0.80], scored(better))
+    trial.accuracies = [0.80, 0.81, 0.80]  # seeds differ a little, so the seed-level test alone would pass
+    assert helped(ShareTrial(0.2, trial.accuracies), ShareTrial(0.0, baseline.accuracies))
+    assert not helped(trial, baseline)
+    many_base, many_better = [[1] * 50 + [0] * 50] * 3, [[1] * 80 + [0] * 20] * 3
+    assert helped(ShareTrial(0.2, [0.80, 0.81, 0.80], scored(many_better)), ShareTrial(0.0, [0.5] * 3, scored(many_base)))
 
 
 def test_the_check_picks_share_0_when_the_synthetic_images_are_noise():
@@ -57,6 +75,43 @@ def test_augment_writes_no_synthetic_file_when_the_check_finds_no_help_and_says_
     assert report["real"] == {"dark": 10, "light": 10} and report["synthetic"] == {}
     manifest = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
     assert len(manifest) == 20 and not any(r["synthetic"] for r in manifest)
+
+
+def test_augment_trains_its_generator_without_the_images_the_check_scores_on(cli, tmp_path):
+    from ganaug_cli.runs import read_run_config
+
+    data = make_class_folder(tmp_path / "data", classes=("dark", "light"), per_class=10, size=16)
+    out = tmp_path / "augmented"
+    code, _, err = cli("augment", "--data", data, "--out", out, "--steps", "2", "--seed", "0", "--no-filter",
+                       "--check-share", "0.5", "--check-seeds", "1", *TINY_GAN)
+    assert code == 0, err
+    report = json.loads((out / "augment-report.json").read_text())
+    held = read_run_config(Path(report["run"]))["data"]["exclude"]
+    assert len(held) == 6 and {name.split("/")[0] for name in held} == {"dark", "light"}  # 30% of each class
+    check = report["share_check"]
+    assert check["held_out_unseen_by_generator"] and check["held_out_images"] == 6 and check["train_real_images"] == 14
+    assert "learned from every image" not in err
+    assert len(list(out.rglob("*.png"))) >= 20  # every real image is in the folder, held-out ones included
+
+
+def test_a_run_that_saw_every_image_gets_a_warning_and_fresh_splits(cli, tmp_path):
+    data = make_class_folder(tmp_path / "data", classes=("dark", "light"), per_class=10, size=16)
+    run = train_tiny_gan(data, tmp_path / "run")
+    code, _, err = cli("augment", "--data", data, "--out", tmp_path / "augmented", "--run", run, "--no-filter",
+                       "--check-share", "0.5", "--check-seeds", "1")
+    assert code == 0 and "learned from every image" in err
+    report = json.loads((tmp_path / "augmented" / "augment-report.json").read_text())
+    assert report["share_check"]["held_out_unseen_by_generator"] is False
+
+
+def test_data_exclude_leaves_files_out_of_training(tmp_path):
+    from ganaug_cli.config import DataConfig
+    from ganaug_cli.data import load_image_folder
+
+    data = make_class_folder(tmp_path / "data", classes=("dark", "light"), per_class=4, size=16)
+    folder = load_image_folder(DataConfig(path=data, exclude=["dark/0.png", "light/3.png"], cache=False))
+    assert len(folder.files) == 6 and "dark/0.png" not in folder.files and folder.class_counts() == [3, 3]
+    assert folder.without({"dark/1.png"}).class_counts() == [2, 3]
 
 
 def test_a_class_too_small_to_hold_out_from_gets_a_clear_message_and_no_synthetic_images(cli, trained_runs, tmp_path):

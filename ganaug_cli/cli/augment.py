@@ -13,6 +13,7 @@ from ganaug_cli.config.commands import AugmentCommandConfig
 from ganaug_cli.devices import resolve_device
 from ganaug_cli.families import Family
 from ganaug_cli.workflows.augmented_folder import AugmentPlan, ShareCheck, augment_folder, check_out_folder
+from ganaug_cli.workflows.held_out import files_to_hold_out
 from ganaug_cli.workflows.train import train_family
 
 log = logging.getLogger("ganaug")
@@ -63,9 +64,12 @@ def make_augment_command(families: dict[str, Family]):
         options = validate_flags(schema, flags, model=model, ratio=ratio, min_confidence=min_confidence,
                                  check_shares=check_shares, check_seeds=check_seeds, device=device)
         check_out_folder(out)  # before a possibly long training
+        counted = options.ratio is not None or per_class is not None or balance
         if run is None:
-            given = {"data.path": ("--data", str(data)), "train.steps": ("--steps", steps),
-                     "train.epochs": ("--epochs", epochs), "train.max_minutes": ("--max-minutes", max_minutes),
+            # The check's held-out images stay out of the generator's training, so they can judge its samples.
+            held = [] if counted else files_to_hold_out(data, options.held_out, options.min_class_images)
+            given = {"data.path": ("--data", str(data)), "data.exclude": ("--data", held or None),
+                     "train.steps": ("--steps", steps), "train.epochs": ("--epochs", epochs), "train.max_minutes": ("--max-minutes", max_minutes),
                      "train.device": ("--device", device), "train.seed": ("--seed", seed)}
             flags = {key: value for key, value in given.items() if value[1] is not None}
             run = train_family(families[options.model], config_file=config, flags=flags, sets=sets or [], progress=progress)

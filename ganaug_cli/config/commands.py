@@ -32,7 +32,7 @@ class AugmentCommandConfig(Section):
         0.5, ge=0, le=1, description="keep samples the domain classifier gives at least this probability of their class"
     )
     check_shares: list[Share] = Field(
-        [0.1, 0.2, 0.3, 0.5], min_length=1, description="synthetic shares of the folder the held-out check tries, besides 0"
+        [0.1, 0.2, 0.3], min_length=1, description="synthetic shares of the folder the held-out check tries, besides 0"
     )
     check_seeds: int = Field(3, gt=0, description="judge classifiers trained per share")
     held_out: float = Field(0.3, gt=0, lt=1, description="share of each class's real images the check scores on")

@@ -40,6 +40,9 @@ class DataConfig(Section):
     strict: bool = Field(False, description="fail instead of skipping unreadable files")
     cache: bool = Field(True, description="reuse decoded images from the user cache directory")
     workers: int = Field(0, ge=0, description="decoding threads; 0 = one per CPU core")
+    exclude: list[str] = Field(
+        [], description="files (relative to path) left out; augment lists here the images its held-out check scores on"
+    )
 
     @field_validator("resolution", mode="before")
     @classmethod

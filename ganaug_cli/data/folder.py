@@ -4,7 +4,7 @@ import logging
 import os
 import statistics
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,7 @@ import torch
 from ganaug_cli.config import DataConfig
 from ganaug_cli.data.cache import cache_key, load_cached, save_cached
 from ganaug_cli.data.decode import UnusableImage, decode_image, image_size
-from ganaug_cli.data.scan import scan_image_folder
+from ganaug_cli.data.scan import FolderScan, scan_image_folder
 from ganaug_cli.errors import DataError
 from ganaug_cli.progress import SILENT, Progress
 
@@ -36,6 +36,12 @@ class ImageFolder:
     @property
     def resolution(self) -> int:
         return int(self.images.shape[-1])
+
+    def without(self, files: set[str]) -> "ImageFolder":
+        """The same folder less the images at these relative paths."""
+        keep = torch.tensor([name not in files for name in self.files], dtype=torch.bool)
+        kept = [name for name in self.files if name not in files]
+        return replace(self, images=self.images[keep], labels=self.labels[keep], files=kept)
 
     def class_counts(self) -> list[int]:
         return torch.bincount(self.labels, minlength=len(self.class_names)).tolist()
@@ -88,8 +94,8 @@ def load_image_folder(
     if config.path is None:
         raise DataError("no data folder given (use --data DIR or data.path in the config)")
     root = Path(config.path)
-    scan = scan_image_folder(root)
-    settings = config.model_dump(mode="json", exclude={"path", "strict", "cache", "workers"})
+    scan = _without_excluded(scan_image_folder(root), config.exclude, root)
+    settings = config.model_dump(mode="json", exclude={"path", "strict", "cache", "workers", "exclude"})
     settings["auto_sizes"] = list(auto_sizes or [])
     key = cache_key(root, scan, settings)
     cached = load_cached(key) if config.cache else None
@@ -106,6 +112,20 @@ def load_image_folder(
     if config.channels == "auto":
         log.info("channels: %s (auto%s)", folder.channels, AUTO_REASON[folder.channels])
     return folder
+
+
+def _without_excluded(scan: FolderScan, exclude: list[str], root: Path) -> FolderScan:
+    if not exclude:
+        return scan
+    excluded = set(exclude)
+    unknown = excluded - {f.relative for f in scan.files}
+    if unknown:
+        log.warning("warning: data.exclude: %d listed file(s) are not in %s (first: %s)", len(unknown), root,
+                    sorted(unknown)[0])
+    files = [f for f in scan.files if f.relative not in excluded]
+    if not files:
+        raise DataError(f"{root}: data.exclude leaves no image")
+    return replace(scan, files=files)
 
 
 def _decode_folder(config: DataConfig, scan, auto_sizes, progress: Progress) -> ImageFolder:

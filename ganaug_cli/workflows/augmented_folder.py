@@ -27,6 +27,7 @@ from ganaug_cli.data.scan import FolderScan, scan_image_folder
 from ganaug_cli.errors import GanaugError, RunError
 from ganaug_cli.progress import SILENT, Progress
 from ganaug_cli.sampling import LoadedModel, SampleRequest, load_sampling_model, resolve_checkpoint, sample_images
+from ganaug_cli.workflows.held_out import check_refusal, generator_held_out, split_of
 from ganaug_cli.workflows.sample_filters import FilterStats, build_filter
 from ganaug_cli.workflows.share_check import ShareChoice, choose_share, synthetic_per_class
 
@@ -109,16 +110,6 @@ def synthetic_counts(real_counts: dict[str, int], plan: AugmentPlan) -> dict[str
     return {name: synthetic_per_class(count, largest) for name, count in real_counts.items()}
 
 
-def check_refusal(real_counts: dict[str, int], check: ShareCheck) -> str:
-    """Why the held-out check cannot run on this folder ("" when it can)."""
-    if len(real_counts) < 2:
-        return "the held-out check needs two or more classes"
-    name, fewest = min(real_counts.items(), key=lambda item: item[1])
-    if fewest < check.min_class_images:
-        return f"class {name!r} has {fewest} real images, fewer than the {check.min_class_images} the held-out check needs"
-    return ""
-
-
 def most_common_size(scan: FolderScan) -> tuple[int, int]:
     sizes = Counter(size for f in scan.files if (size := image_size(f.path)))
     if not sizes:
@@ -158,17 +149,22 @@ def augment_folder(
         raise GanaugError(f"{run}: its classes ({', '.join(loaded.class_names)}) differ from the folder's")
     report = AugmentReport(out=Path(out), run=loaded.run_dir, real=real_counts, synthetic={})
     checking = not plan.counted
-    report.note = check_refusal(real_counts, plan.check) if checking else ""
+    report.note = check_refusal(real_counts, plan.check.min_class_images) if checking else ""
     if report.note:
         log.warning("warning: %s; adding no synthetic images (give --ratio, --per-class or --balance to add them "
                     "unchecked)", report.note)
         checking = False
+    held = generator_held_out(loaded, Path(data)) if checking else set()
+    if checking and not held:
+        log.warning("warning: %s learned from every image of %s, so the held-out check scores on images its "
+                    "generator saw and can keep synthetic images that do not help (without --run, augment trains "
+                    "a model that never sees them)", loaded.run_dir, data)
     wanted = synthetic_counts(real_counts, plan) if plan.counted or checking else {}
     counts = {(name if loaded.conditional else None): n for name, n in wanted.items() if n > 0}
     stats = FilterStats()
     confidence = plan.min_confidence if loaded.conditional else None
     filtering = plan.min_confidence is not None
-    keep = build_filter(loaded, Path(data), confidence, plan.reject_copies, stats, filtering) if counts else None
+    keep = build_filter(loaded, Path(data), confidence, plan.reject_copies, stats, filtering, held) if counts else None
     out = Path(out)
     # Built beside --out and renamed at the end: a failure (say, a filter that rejects
     # everything) leaves no half-written tree behind.
@@ -187,7 +183,7 @@ def augment_folder(
             for path in sample_images(loaded, partial, request, progress, keep=keep):
                 written[path.parent.name if loaded.conditional else next(iter(real_counts))].append(path)
         if checking and any(written.values()):
-            report.share = _check_share(loaded, Path(data), partial, written, plan.check, progress)
+            report.share = _check_share(loaded, Path(data), held, partial, written, plan.check, progress)
             _keep_first(partial, written, {name: synthetic_per_class(n, report.share.share) for name, n in real_counts.items()})
         report.synthetic = {name: len(paths) for name, paths in written.items() if paths}
         report.rejection_rate = stats.rejection_rate
@@ -201,10 +197,12 @@ def augment_folder(
 
 
 def _check_share(
-    loaded: LoadedModel, data: Path, partial: Path, written: dict[str, list[Path]], check: ShareCheck, progress: Progress
+    loaded: LoadedModel, data: Path, held: set[str], partial: Path, written: dict[str, list[Path]], check: ShareCheck,
+    progress: Progress,
 ) -> ShareChoice:
     """The held-out check on the real images and the candidate files just written, read back
-    at the run's resolution as a classifier reading the new folder would."""
+    at the run's resolution as a classifier reading the new folder would. ``held`` are the
+    files the generator was trained without, the check's held-out images when there are some."""
     real = loaded.real_images(data, progress)
     config = DataConfig(path=partial, resolution=loaded.resolution, channels=CHANNEL_NAMES[loaded.channels], cache=False)
     folder = load_image_folder(config)
@@ -213,7 +211,8 @@ def _check_share(
     synthetic = folder.images[order]
     labels = torch.tensor([real.class_names.index(folder.class_names[int(folder.labels[i])]) for i in order])
     choice = choose_share(real.images, real.labels, synthetic, labels, len(real.class_names), shares=check.shares,
-                          seeds=check.seeds, held_out=check.held_out, judge=check.judge, progress=progress)
+                          seeds=check.seeds, held_out=check.held_out, split=split_of(real.files, held),
+                          judge=check.judge, progress=progress)
     log.info("held-out check: %s", choice.reason)
     return choice
 

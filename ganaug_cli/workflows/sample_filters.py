@@ -35,8 +35,10 @@ def build_filter(
     reject_copies: bool,
     stats: FilterStats,
     reject_duplicates: bool = False,
+    exclude: set[str] | None = None,
 ) -> SampleFilter | None:
-    """A filter for ``sample_images`` (None when no filtering was asked for)."""
+    """A filter for ``sample_images`` (None when no filtering was asked for); its judges learn
+    from the real images less ``exclude`` (augment's held-out images, kept unseen)."""
     if not reject_copies and not min_confidence and not reject_duplicates:
         return None
     if min_confidence and not loaded.conditional:
@@ -44,7 +46,7 @@ def build_filter(
     data = data or loaded.config.get("data", {}).get("path")
     if not data:
         raise GanaugError("the filters need the real image folder: give --data DIR")
-    real = loaded.real_images(data)
+    real = loaded.real_images(data).without(exclude or set())
     classifier = domain_classifier(real.images, real.labels, real.class_names, loaded.run_dir / "eval")
     to_real_class = {i: real.class_names.index(n) for i, n in enumerate(loaded.class_names) if n in real.class_names}
     if min_confidence and len(to_real_class) < len(loaded.class_names):

@@ -1,12 +1,17 @@
 """How many synthetic images to add, measured on the user's own folder.
 
 A share s means that s of the training files are synthetic, as a classifier that reads the
-augmented folder uniformly sees them. For each of a few seeds, part of the real images is
-held out (stratified; the seed picks the split) and the judge classifier is trained on the
-rest with real images alone and with each candidate share, then scored on the held-out
-images. A share is chosen only when it beat real images alone on every split, by a mean
-gain of more than two standard errors; the best of several noisy candidates would
-otherwise often look like a gain. Else the answer is 0: augment writes no synthetic image.
+augmented folder uniformly sees them. Part of the real images is held out (stratified) and
+the judge classifier is trained on the rest with real images alone and with each candidate
+share, a few seeds each, then scored on the held-out images. The split is the one the
+generator was trained without, when there is one (images the generator learned from would
+flatter its samples); else each seed draws a fresh split.
+
+A share is chosen only when it beat real images alone with every seed, by a mean gain of
+more than two standard errors over the seeds and over the held-out images (paired: each
+image is scored by both arms). The best of several noisy candidates would otherwise often
+look like a gain, and a small held-out set cannot show a small gain: then the answer is 0,
+and augment writes no synthetic image.
 """
 
 import math
@@ -25,7 +30,9 @@ SPLIT_SEED = 0
 @dataclass
 class ShareTrial:
     share: float
-    accuracies: list[float]
+    accuracies: list[float]  # one per seed
+    # Per seed: which held-out images (indices into the real images) and whether each was right.
+    scored: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list, repr=False)
 
     @property
     def mean(self) -> float:
@@ -47,25 +54,41 @@ class ShareChoice:
     trials: list[ShareTrial] = field(default_factory=list)
     held_out_images: int = 0
     train_real_images: int = 0
+    unseen_by_generator: bool = False  # the held-out images were left out of the generator's training
 
     def as_dict(self) -> dict:
         return {"chosen_share": self.share, "reason": self.reason, "held_out_images": self.held_out_images,
-                "train_real_images": self.train_real_images, "trials": [t.as_dict() for t in self.trials]}
+                "train_real_images": self.train_real_images, "held_out_unseen_by_generator": self.unseen_by_generator,
+                "trials": [t.as_dict() for t in self.trials]}
 
 
 def smallest_class(labels: torch.Tensor) -> int:
     return int(torch.bincount(labels).min()) if len(labels) else 0
 
 
-def helped(trial: ShareTrial, baseline: ShareTrial) -> bool:
-    """Better on every split, and by a mean gain of more than two standard errors of the
-    paired differences (trial and baseline share each split and seed)."""
-    gains = [a - b for a, b in zip(trial.accuracies, baseline.accuracies)]
-    if min(gains) <= 0:
-        return False
-    if len(gains) == 1:
-        return True
+def two_standard_errors_above_zero(gains: list[float]) -> bool:
+    if len(gains) < 2:
+        return len(gains) == 1 and gains[0] > 0
     return statistics.mean(gains) > 2 * statistics.stdev(gains) / math.sqrt(len(gains))
+
+
+def image_gains(trial: ShareTrial, baseline: ShareTrial) -> list[float]:
+    """Per held-out image: its mean over seeds of (right with the share) - (right without)."""
+    total: dict[int, list[float]] = {}
+    for (images, right), (base_images, base_right) in zip(trial.scored, baseline.scored):
+        assert torch.equal(images, base_images)  # both arms of a seed score the same images
+        for image, gain in zip(images.tolist(), (right.float() - base_right.float()).tolist()):
+            total.setdefault(image, []).append(gain)
+    return [statistics.mean(gains) for gains in total.values()]
+
+
+def helped(trial: ShareTrial, baseline: ShareTrial) -> bool:
+    """Better with every seed, and by a mean gain of more than two standard errors both over
+    the seeds and (when the images are known) over the held-out images."""
+    gains = [a - b for a, b in zip(trial.accuracies, baseline.accuracies)]
+    if min(gains) <= 0 or not two_standard_errors_above_zero(gains):
+        return False
+    return not trial.scored or two_standard_errors_above_zero(image_gains(trial, baseline))
 
 
 def choose_share(
@@ -78,18 +101,21 @@ def choose_share(
     shares: list[float],
     seeds: int,
     held_out: float,
+    split: tuple[torch.Tensor, torch.Tensor] | None = None,
     judge: dict | None = None,
     progress: Progress = SILENT,
 ) -> ShareChoice:
     """The best of ``shares`` (or 0) for real + synthetic N×C×H×W uint8 images.
 
-    ``judge`` holds train_classifier's options (width, epochs, min_steps).
+    ``split`` (train, held-out indices into ``real``) is the generator's own, used by every
+    seed; without it each seed draws a stratified ``held_out`` split. ``judge`` holds
+    train_classifier's options (width, epochs, min_steps).
     """
     candidates = [0.0, *shares]
-    accuracies: dict[float, list[float]] = {share: [] for share in candidates}
+    trials = {share: ShareTrial(share, []) for share in candidates}
     with progress.task("share check", total=len(candidates) * seeds, unit="judge") as bar:
         for seed in range(seeds):
-            train, test = stratified_split(real_labels, held_out, seed=SPLIT_SEED + seed)
+            train, test = split if split is not None else stratified_split(real_labels, held_out, seed=SPLIT_SEED + seed)
             x, y, x_test, y_test = real[train], real_labels[train], real[test], real_labels[test]
             train_counts = torch.bincount(y, minlength=num_classes).tolist()
             for share in candidates:
@@ -98,22 +124,24 @@ def choose_share(
                 pool = (synthetic[chosen], synthetic_labels[chosen]) if len(chosen) else None
                 model = train_classifier(x, y, num_classes, seed=seed, synthetic=pool,
                                          synthetic_share=share if pool else 0.0, **(judge or {}))
-                accuracies[share].append(float((predict(model, x_test).argmax(1) == y_test).float().mean()))
+                right = predict(model, x_test).argmax(1) == y_test
+                trials[share].accuracies.append(float(right.float().mean()))
+                trials[share].scored.append((test, right))
                 bar.update(1, share=share)
-    trials = [ShareTrial(share, accuracies[share]) for share in candidates]
-    baseline = trials[0]
-    winners = [t for t in trials[1:] if helped(t, baseline)]
-    choice = ShareChoice(0.0, "", trials, len(test), len(train))
+    baseline, others = trials[0.0], [trials[share] for share in shares]
+    winners = [t for t in others if helped(t, baseline)]
+    choice = ShareChoice(0.0, "", list(trials.values()), len(test), len(train), split is not None)
     if winners:
         best = max(winners, key=lambda t: t.mean)
         choice.share = best.share
-        choice.reason = (f"share {best.share:g} beat real images alone on each of {seeds} held-out splits: "
-                         f"{best.mean:.1%} ± {best.std:.1%} against {baseline.mean:.1%} ± {baseline.std:.1%}")
+        choice.reason = (f"share {best.share:g} beat real images alone with each of {seeds} judge seeds, by more "
+                         f"than two standard errors: {best.mean:.1%} ± {best.std:.1%} against "
+                         f"{baseline.mean:.1%} ± {baseline.std:.1%} on {len(test)} held-out images")
     else:
-        best = max(trials[1:], key=lambda t: t.mean)
-        choice.reason = (f"no share beat real images alone ({baseline.mean:.1%} ± {baseline.std:.1%}) on every "
-                         f"held-out split by more than two standard errors (best: share {best.share:g}, "
-                         f"{best.mean:.1%} ± {best.std:.1%})")
+        best = max(others, key=lambda t: t.mean)
+        choice.reason = (f"no share beat real images alone ({baseline.mean:.1%} ± {baseline.std:.1%} on {len(test)} "
+                         f"held-out images) with every seed by more than two standard errors (best: share "
+                         f"{best.share:g}, {best.mean:.1%} ± {best.std:.1%})")
     return choice
 
 
