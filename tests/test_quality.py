@@ -163,6 +163,13 @@ def test_augment_copies_the_real_images_and_adds_synthetic_ones_with_a_manifest(
     records = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
     assert sum(not r["synthetic"] for r in records) == 9 and sum(r["synthetic"] for r in records) == 18
     assert folder_checksums(data) == before
+    for record in records:  # the teacher's soft labels for a trainer that takes them; none for real images
+        if record["synthetic"]:
+            assert set(record["teacher"]) == {"boot", "coat", "shirt"}
+            assert abs(sum(record["teacher"].values()) - 1) < 1e-2
+            assert record["teacher_class"] == max(record["teacher"], key=record["teacher"].get)
+        else:
+            assert "teacher" not in record
 
 
 def test_augment_balance_fills_every_class_to_the_largest(cli, trained_runs, tmp_path):

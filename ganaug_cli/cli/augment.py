@@ -9,10 +9,12 @@ import typer
 from pydantic import create_model
 
 from ganaug_cli.cli.output import print_result, setup_output, validate_flags
-from ganaug_cli.config.commands import AugmentCommandConfig
+from ganaug_cli.config.commands import AugmentCommandConfig, NearRealFields
 from ganaug_cli.devices import resolve_device
+from ganaug_cli.errors import ConfigError
 from ganaug_cli.families import Family
-from ganaug_cli.workflows.augmented_folder import AugmentPlan, ShareCheck, augment_folder, check_out_folder
+from ganaug_cli.workflows.augmented_folder import AugmentPlan, augment_folder, check_out_folder
+from ganaug_cli.workflows.share_check import ShareCheck
 from ganaug_cli.workflows.held_out import files_to_hold_out
 from ganaug_cli.workflows.train import train_family
 
@@ -41,6 +43,8 @@ def make_augment_command(families: dict[str, Family]):
         no_filter: Annotated[bool, typer.Option("--no-filter", help="Keep every sample (no class-confidence filter).")] = False,
         reject_copies: Annotated[bool, typer.Option("--reject-copies", help="Drop samples that are near-copies of training images.")] = False,
         allow_fewer: Annotated[bool, typer.Option("--allow-fewer", help="When the filters reject too many samples of a class, add those that passed (with a warning) instead of failing.")] = False,
+        near_real: Annotated[Optional[bool], typer.Option("--near-real/--no-near-real", help="Synthetic images near the real ones (GAN runs): a variation of each real image instead of fresh noise.")] = None,
+        near_radius: Annotated[Optional[float], typer.Option("--near-radius", help=f"With --near-real: how far from each real image, 0 = its reconstruction (default: {DEFAULTS.near_radius}).")] = None,
         check_shares: Annotated[Optional[list[float]], typer.Option("--check-share", help=f"A synthetic share of the folder for the held-out check to try (repeatable; default: {', '.join(map(str, DEFAULTS.check_shares))}).")] = None,
         check_seeds: Annotated[Optional[int], typer.Option("--check-seeds", help=f"Judge classifiers per share in the held-out check (default: {DEFAULTS.check_seeds}).")] = None,
         config: Annotated[Optional[Path], typer.Option("--config", help="Training config (YAML), as for train-<model>.")] = None,
@@ -60,9 +64,13 @@ def make_augment_command(families: dict[str, Family]):
         if sum(x is not None and x is not False for x in (ratio, per_class, balance or None)) > 1:
             raise typer.BadParameter("give only one of --ratio, --per-class and --balance", param_hint="'--ratio'")
         flags = {"model": "--model", "ratio": "--ratio", "min_confidence": "--min-confidence",
-                 "check_shares": "--check-share", "check_seeds": "--check-seeds", "device": "--device"}
+                 "check_shares": "--check-share", "check_seeds": "--check-seeds", "device": "--device",
+                 "near_radius": "--near-radius"}
         options = validate_flags(schema, flags, model=model, ratio=ratio, min_confidence=min_confidence,
-                                 check_shares=check_shares, check_seeds=check_seeds, device=device)
+                                 check_shares=check_shares, check_seeds=check_seeds, device=device,
+                                 near_real=near_real, near_radius=near_radius)
+        if near_radius is not None and not options.near_real:
+            raise ConfigError("--near-radius: applies only with --near-real")
         check_out_folder(out)  # before a possibly long training
         counted = options.ratio is not None or per_class is not None or balance
         if run is None:
@@ -77,7 +85,8 @@ def make_augment_command(families: dict[str, Family]):
         plan = AugmentPlan(
             ratio=options.ratio, per_class=per_class, balance=balance, link=link,
             min_confidence=None if no_filter else options.min_confidence, reject_copies=reject_copies, seed=seed,
-            allow_fewer=allow_fewer, check=ShareCheck.from_config(options),
+            allow_fewer=allow_fewer, check=ShareCheck.from_config(options), near=NearRealFields(**options.model_dump(
+                include=set(NearRealFields.model_fields))),
         )
         report = augment_folder(data, out, run, plan, resolve_device(options.device), progress)
         log.info(

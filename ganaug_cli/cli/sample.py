@@ -18,6 +18,7 @@ from ganaug_cli.imaging import save_grid
 from ganaug_cli.runs import DEFAULT_RUNS_ROOT
 from ganaug_cli.sampling import LoadedModel, SampleReport, SampleRequest, load_sampling_model, resolve_checkpoint, sample_images
 from ganaug_cli.sampling.grid import grid_from_files, grid_from_rows
+from ganaug_cli.sampling.near_real import near_real as near_real_model, require_invertible
 from ganaug_cli.workflows.sample_filters import FilterStats, build_filter
 
 log = logging.getLogger("ganaug")
@@ -50,6 +51,8 @@ def sample(
     reject_duplicates: Annotated[bool, typer.Option("--reject-duplicates", help="Drop samples that are near-duplicates of a kept sample of their class.")] = False,
     data: Annotated[Optional[Path], typer.Option("--data", help="Real folder for the filters (default: the run's training folder).")] = None,
     allow_fewer: Annotated[bool, typer.Option("--allow-fewer", help="When the filters reject too many samples of a class, keep those that passed (with a warning) instead of failing.")] = False,
+    near_real: Annotated[Optional[bool], typer.Option("--near-real/--no-near-real", help="Sample variations of the real images of --data (GAN runs) instead of from fresh noise.")] = False,
+    near_radius: Annotated[Optional[float], typer.Option("--near-radius", help=f"With --near-real: how far from each real image, 0 = its reconstruction {_default('near_radius')}.")] = None,
     options: dict | None = None,
     families: dict[str, Family] | None = None,
 ) -> None:
@@ -66,8 +69,12 @@ def sample(
         raise ConfigError(f"--per-class: must be greater than 0 (got {per_class})")
     if min_confidence is not None and not 0 < min_confidence <= 1:
         raise ConfigError(f"--min-confidence: must be in (0, 1] (got {min_confidence})")
-    flags = {"n": "-n", "batch_size": "--batch-size", "device": "--device", "format": "--format"}
-    settings = validate_flags(SampleConfig, flags, n=n, batch_size=batch_size, device=device, format=fmt)
+    flags = {"n": "-n", "batch_size": "--batch-size", "device": "--device", "format": "--format",
+             "near_radius": "--near-radius"}
+    settings = validate_flags(SampleConfig, flags, n=n, batch_size=batch_size, device=device, format=fmt,
+                              near_real=near_real, near_radius=near_radius)
+    if near_radius is not None and not settings.near_real:
+        raise ConfigError("--near-radius: applies only with --near-real")
     check_option_values(options or {}, families or {})
     path = resolve_checkpoint(run, checkpoint, DEFAULT_RUNS_ROOT)
     loaded = load_sampling_model(path, resolve_device(settings.device))
@@ -89,6 +96,11 @@ def sample(
     report = SampleReport(seed=0, out=target, counts={})
     stats = FilterStats()
     keep = build_filter(loaded, data, min_confidence, reject_copies, stats, reject_duplicates)
+    if settings.near_real:
+        require_invertible(loaded)
+        folder = loaded.data_folder(data, "--near-real")
+        real = loaded.real_images(folder, progress).without(loaded.unseen_files(folder))
+        loaded = near_real_model(loaded, real, settings.near_radius, settings.inversion_steps, progress)
     started = time.monotonic()
     shown: dict[str, list[Path]] = {}  # grid rows: class folder -> first images
     for image_path in sample_images(loaded, target, request, progress, report, keep):

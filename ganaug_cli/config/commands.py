@@ -7,7 +7,17 @@ from pydantic import Field
 from ganaug_cli.config.schema import Section
 
 
-class SampleConfig(Section):
+class NearRealFields(Section):
+    """Sampling near real images (sample and augment): variations of each, for GAN runs."""
+
+    near_real: bool = Field(False, description="sample near the real images (a variation of each) instead of from fresh noise")
+    near_radius: float = Field(
+        0.5, ge=0, description="near-real: noise mixed into a real image's code (0 = its reconstruction, large = fresh samples)"
+    )
+    inversion_steps: int = Field(100, gt=0, description="near-real: optimiser steps that find each real image's code")
+
+
+class SampleConfig(NearRealFields):
     """``ganaug sample``; the family's own sampling options come from its registry entry."""
 
     n: int = Field(100, gt=0, description="images to write when neither -n nor --per-class is given")
@@ -20,7 +30,7 @@ class SampleConfig(Section):
 Share = Annotated[float, Field(gt=0, le=0.9)]
 
 
-class AugmentCommandConfig(Section):
+class AugmentCommandConfig(NearRealFields):
     """``ganaug augment``; ``model`` is checked against the registered families by the command."""
 
     model: str = "gan"

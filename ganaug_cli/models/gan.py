@@ -55,6 +55,7 @@ class UpBlock(nn.Module):
 
 class Generator(GenerativeModel):
     family = "gan"
+    invertible = True
 
     def __init__(self, resolution: int, channels: int, z_dim: int, width: int, max_width: int, num_classes: int = 0):
         super().__init__(
@@ -77,10 +78,45 @@ class Generator(GenerativeModel):
 
     @torch.no_grad()
     def sample(self, n, labels, generator):
+        z = torch.randn(n, self.z_dim, generator=generator, device=generator.device)
+        return self.decode(z, labels)
+
+    @torch.no_grad()
+    def decode(self, codes, labels):
         device = next(self.parameters()).device
-        z = torch.randn(n, self.z_dim, generator=generator, device=generator.device).to(device)
         labels = labels.to(device) if labels is not None else None
-        return (self(z, labels).float() + 1) / 2
+        return (self(codes.to(device), labels).float() + 1) / 2
+
+    def invert(self, images, labels, steps, generator, batch_size: int = 256, lr: float = 0.1):
+        """z per image by Adam on the pixel error, from random starts.
+
+        A penalty keeps each z near the norm of the noise the generator was trained on: far
+        outside it the generator was never trained and a code can fit noise instead of shape.
+        """
+        device = next(self.parameters()).device
+        frozen = [p.requires_grad for p in self.parameters()]
+        self.requires_grad_(False)
+        codes = []
+        try:
+            with torch.enable_grad():
+                for start in range(0, len(images), batch_size):
+                    target = images[start : start + batch_size].to(device).float() * 2 - 1
+                    batch_labels = labels[start : start + batch_size].to(device) if labels is not None else None
+                    z = torch.randn(len(target), self.z_dim, generator=generator, device=generator.device).to(device)
+                    z.requires_grad_(True)
+                    optimiser = torch.optim.Adam([z], lr=lr)
+                    for _ in range(steps):
+                        error = (self(z, batch_labels) - target).pow(2).mean(dim=(1, 2, 3))
+                        norm = (z.pow(2).mean(dim=1) - 1).pow(2)
+                        loss = (error + 0.1 * norm).sum()
+                        optimiser.zero_grad(set_to_none=True)
+                        loss.backward()
+                        optimiser.step()
+                    codes.append(z.detach().cpu())
+        finally:
+            for parameter, requires in zip(self.parameters(), frozen):
+                parameter.requires_grad_(requires)
+        return torch.cat(codes)
 
 
 class DownBlock(nn.Module):

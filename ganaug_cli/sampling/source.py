@@ -42,6 +42,19 @@ class LoadedModel:
         config = DataConfig(path=data, resolution=self.resolution, channels=CHANNEL_NAMES[self.channels])
         return load_image_folder(config, progress=progress)
 
+    def data_folder(self, given: Path | None, purpose: str) -> Path:
+        """``given``, else the folder the run was trained on."""
+        data = given or self.config.get("data", {}).get("path")
+        if not data:
+            raise GanaugError(f"{purpose} need the real image folder: give --data DIR")
+        return Path(data)
+
+    def unseen_files(self, data: Path) -> set[str]:
+        """The files of ``data`` the run was trained without (``data.exclude``; empty when it saw them all)."""
+        stored = self.config.get("data", {})
+        same_folder = stored.get("path") and Path(stored["path"]).resolve() == Path(data).resolve()
+        return set(stored.get("exclude") or []) if same_folder else set()
+
 
 def _known_runs(runs_root: Path) -> str:
     runs = list_runs(runs_root)

@@ -18,38 +18,21 @@ from pathlib import Path
 
 import torch
 
-from ganaug_cli.config import DataConfig
-from ganaug_cli.config.commands import AugmentCommandConfig
-from ganaug_cli.data import load_image_folder
+from ganaug_cli.config.commands import AugmentCommandConfig, NearRealFields
 from ganaug_cli.data.decode import image_size
-from ganaug_cli.data.folder import CHANNEL_NAMES
 from ganaug_cli.data.scan import FolderScan, scan_image_folder
 from ganaug_cli.errors import GanaugError, RunError
 from ganaug_cli.progress import SILENT, Progress
-from ganaug_cli.sampling import LoadedModel, SampleRequest, load_sampling_model, resolve_checkpoint, sample_images
-from ganaug_cli.workflows.held_out import check_refusal, generator_held_out, split_of
+from ganaug_cli.sampling import SampleRequest, load_sampling_model, resolve_checkpoint, sample_images
+from ganaug_cli.sampling.near_real import near_real, require_invertible
+from ganaug_cli.workflows.candidates import check_share, keep_first, write_teacher_probabilities
+from ganaug_cli.workflows.held_out import check_refusal
 from ganaug_cli.workflows.sample_filters import FilterStats, build_filter
-from ganaug_cli.workflows.share_check import ShareChoice, choose_share, synthetic_per_class
+from ganaug_cli.workflows.share_check import ShareCheck, ShareChoice, synthetic_per_class
 
 log = logging.getLogger("ganaug")
 SYNTHETIC_PREFIX = "ganaug-"
 REPORT_NAME = "augment-report.json"
-
-
-@dataclass
-class ShareCheck:
-    """The held-out check's settings (AugmentCommandConfig holds their defaults)."""
-
-    shares: list[float]
-    seeds: int
-    held_out: float
-    min_class_images: int
-    judge: dict  # train_classifier's width, min_steps, epochs
-
-    @classmethod
-    def from_config(cls, config: AugmentCommandConfig) -> "ShareCheck":
-        judge = {"width": config.judge_width, "min_steps": config.judge_steps, "epochs": config.judge_epochs}
-        return cls(list(config.check_shares), config.check_seeds, config.held_out, config.min_class_images, judge)
 
 
 @dataclass
@@ -64,6 +47,7 @@ class AugmentPlan:
     allow_fewer: bool = False
     # Used when no count (ratio, per_class, balance) is given.
     check: ShareCheck = field(default_factory=lambda: ShareCheck.from_config(AugmentCommandConfig()))
+    near: NearRealFields = field(default_factory=NearRealFields)  # near_real off: fresh noise
 
     @property
     def counted(self) -> bool:
@@ -154,13 +138,18 @@ def augment_folder(
         log.warning("warning: %s; adding no synthetic images (give --ratio, --per-class or --balance to add them "
                     "unchecked)", report.note)
         checking = False
-    held = generator_held_out(loaded, Path(data)) if checking else set()
+    held = loaded.unseen_files(Path(data)) if checking else set()
     if checking and not held:
         log.warning("warning: %s learned from every image of %s, so the held-out check scores on images its "
                     "generator saw and can keep synthetic images that do not help (without --run, augment trains "
                     "a model that never sees them)", loaded.run_dir, data)
     wanted = synthetic_counts(real_counts, plan) if plan.counted or checking else {}
     counts = {(name if loaded.conditional else None): n for name, n in wanted.items() if n > 0}
+    if plan.near.near_real and counts:
+        require_invertible(loaded)
+        # Variations of the images the generator trained on: the held-out ones stay unseen.
+        real = loaded.real_images(Path(data), progress).without(held)
+        loaded = near_real(loaded, real, plan.near.near_radius, plan.near.inversion_steps, progress)
     stats = FilterStats()
     confidence = plan.min_confidence if loaded.conditional else None
     filtering = plan.min_confidence is not None
@@ -183,8 +172,10 @@ def augment_folder(
             for path in sample_images(loaded, partial, request, progress, keep=keep):
                 written[path.parent.name if loaded.conditional else next(iter(real_counts))].append(path)
         if checking and any(written.values()):
-            report.share = _check_share(loaded, Path(data), held, partial, written, plan.check, progress)
-            _keep_first(partial, written, {name: synthetic_per_class(n, report.share.share) for name, n in real_counts.items()})
+            report.share = check_share(loaded, Path(data), held, partial, written, plan.check, progress)
+            keep_first(partial, written, {name: synthetic_per_class(n, report.share.share) for name, n in real_counts.items()})
+        if len(real_counts) > 1 and any(written.values()):
+            write_teacher_probabilities(loaded, Path(data), held, partial, written)
         report.synthetic = {name: len(paths) for name, paths in written.items() if paths}
         report.rejection_rate = stats.rejection_rate
         (partial / REPORT_NAME).write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
@@ -194,38 +185,3 @@ def augment_folder(
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return report
-
-
-def _check_share(
-    loaded: LoadedModel, data: Path, held: set[str], partial: Path, written: dict[str, list[Path]], check: ShareCheck,
-    progress: Progress,
-) -> ShareChoice:
-    """The held-out check on the real images and the candidate files just written, read back
-    at the run's resolution as a classifier reading the new folder would. ``held`` are the
-    files the generator was trained without, the check's held-out images when there are some."""
-    real = loaded.real_images(data, progress)
-    config = DataConfig(path=partial, resolution=loaded.resolution, channels=CHANNEL_NAMES[loaded.channels], cache=False)
-    folder = load_image_folder(config)
-    position = {name: i for i, name in enumerate(folder.files)}
-    order = [position[p.relative_to(partial).as_posix()] for paths in written.values() for p in paths]
-    synthetic = folder.images[order]
-    labels = torch.tensor([real.class_names.index(folder.class_names[int(folder.labels[i])]) for i in order])
-    choice = choose_share(real.images, real.labels, synthetic, labels, len(real.class_names), shares=check.shares,
-                          seeds=check.seeds, held_out=check.held_out, split=split_of(real.files, held),
-                          judge=check.judge, progress=progress)
-    log.info("held-out check: %s", choice.reason)
-    return choice
-
-
-def _keep_first(partial: Path, written: dict[str, list[Path]], keep: dict[str, int]) -> None:
-    """Remove each class's candidates past its first ``keep`` and their manifest lines."""
-    dropped = set()
-    for name, paths in written.items():
-        for path in paths[keep[name]:]:
-            path.unlink()
-            dropped.add(path.relative_to(partial).as_posix())
-        del paths[keep[name]:]
-    manifest = partial / "manifest.jsonl"
-    lines = manifest.read_text(encoding="utf-8").splitlines()
-    kept = [line for line in lines if json.loads(line)["file"] not in dropped]
-    manifest.write_text("".join(line + "\n" for line in kept), encoding="utf-8")

@@ -4,10 +4,10 @@ A generator that learned from the held-out images makes samples that look like t
 check then rewards the synthetic images for it: at 10 images per class it kept a share that
 cost the user's classifier 2 to 5 points. So when augment trains the model itself, it first
 sets aside a stratified part of each class (fixed seed) and trains without it
-(``data.exclude`` in the run's config); the check reads that list back from the run.
+(``data.exclude`` in the run's config); the check reads that list back from the run
+(``LoadedModel.unseen_files``).
 """
 
-import logging
 from collections import Counter
 from pathlib import Path
 
@@ -15,9 +15,7 @@ import torch
 
 from ganaug_cli.data.scan import scan_image_folder
 from ganaug_cli.metrics.downstream import stratified_split
-from ganaug_cli.sampling import LoadedModel
 
-log = logging.getLogger("ganaug")
 HOLD_OUT_SEED = 0
 
 
@@ -39,13 +37,6 @@ def files_to_hold_out(data: Path, held_out: float, min_class_images: int) -> lis
     labels = torch.tensor([scan.class_names.index(f.class_name) for f in scan.files])
     _, test = stratified_split(labels, held_out, seed=HOLD_OUT_SEED)
     return sorted(scan.files[i].relative for i in test.tolist())
-
-
-def generator_held_out(loaded: LoadedModel, data: Path) -> set[str]:
-    """The files of ``data`` the run was trained without (empty when it saw them all)."""
-    stored = loaded.config.get("data", {})
-    same_folder = stored.get("path") and Path(stored["path"]).resolve() == Path(data).resolve()
-    return set(stored.get("exclude") or []) if same_folder else set()
 
 
 def split_of(files: list[str], held: set[str]) -> tuple[torch.Tensor, torch.Tensor] | None:

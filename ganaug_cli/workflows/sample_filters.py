@@ -43,9 +43,7 @@ def build_filter(
         return None
     if min_confidence and not loaded.conditional:
         raise GanaugError("--min-confidence needs a class-conditional run (this run has no classes)")
-    data = data or loaded.config.get("data", {}).get("path")
-    if not data:
-        raise GanaugError("the filters need the real image folder: give --data DIR")
+    data = loaded.data_folder(data, "the filters")
     real = loaded.real_images(data).without(exclude or set())
     classifier = domain_classifier(real.images, real.labels, real.class_names, loaded.run_dir / "eval")
     to_real_class = {i: real.class_names.index(n) for i, n in enumerate(loaded.class_names) if n in real.class_names}

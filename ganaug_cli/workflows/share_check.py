@@ -20,11 +20,28 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ganaug_cli.config.commands import AugmentCommandConfig
 from ganaug_cli.metrics.classifier import predict, train_classifier
 from ganaug_cli.metrics.downstream import stratified_split
 from ganaug_cli.progress import SILENT, Progress
 
 SPLIT_SEED = 0
+
+
+@dataclass
+class ShareCheck:
+    """The held-out check's settings (AugmentCommandConfig holds their defaults)."""
+
+    shares: list[float]
+    seeds: int
+    held_out: float
+    min_class_images: int
+    judge: dict  # train_classifier's width, min_steps, epochs
+
+    @classmethod
+    def from_config(cls, config: AugmentCommandConfig) -> "ShareCheck":
+        judge = {"width": config.judge_width, "min_steps": config.judge_steps, "epochs": config.judge_epochs}
+        return cls(list(config.check_shares), config.check_seeds, config.held_out, config.min_class_images, judge)
 
 
 @dataclass
