@@ -78,8 +78,9 @@ def all_tensors(state, prefix=""):
             yield from all_tensors(value, f"{prefix}[{i}]")
 
 
-@pytest.mark.parametrize("extra", [[], ["--set", "augment.adaptive=true", "--set", "train.r1_gamma=1"]],
-                         ids=["default", "adaptive-r1"])
+@pytest.mark.parametrize("extra", [[], ["--set", "augment.adaptive=true", "--set", "train.r1_gamma=1"],
+                                   ["--set", "train.class_loss=0.5", "--set", "model.d_antialias=true"]],
+                         ids=["default", "adaptive-r1", "class-loss-antialias"])
 def test_resume_is_exact_twenty_steps_equal_ten_plus_ten(two_class_folder, tmp_path, extra):
     straight = train_tiny_gan(two_class_folder, tmp_path / "straight", *extra, steps=20, seed=3)
     split = train_tiny_gan(two_class_folder, tmp_path / "split", *extra, steps=10, seed=3)
@@ -206,3 +207,23 @@ def test_a_run_shorter_than_log_every_still_ends_with_a_metrics_line(two_class_f
     lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert len(lines) == 1 and lines[0]["step"] == 3
     assert {"loss_d", "loss_g", "images_per_s"} <= lines[0].keys()
+
+
+def test_the_class_consistency_loss_is_logged_and_both_options_are_in_the_checkpoint(two_class_folder, tmp_path):
+    options = ["--set", "train.class_loss=0.5", "--set", "model.d_antialias=true", "--set", "train.log_every=1"]
+    run = train_tiny_gan(two_class_folder, tmp_path / "run", *options, steps=3)
+    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert all(line["loss_class_real"] > 0 and line["loss_class_fake"] > 0 for line in lines)
+    trainer_state = load_checkpoint(checkpoints(run)[-1])["trainer"]
+    assert any(key.startswith("classify.") for key in trainer_state["D"])
+    assert any(key.endswith("blur.kernel") for key in trainer_state["D"])
+
+
+def test_the_blur_keeps_a_flat_image_and_removes_a_one_pixel_grid():
+    from ganaug_cli.models.gan import Blur
+
+    flat = torch.full((1, 2, 8, 8), 0.7)
+    assert torch.allclose(Blur(2)(flat), flat)
+    grid = torch.ones(1, 1, 8, 8)
+    grid[..., ::2, :] = -1  # alternate rows: the pattern a stride of 2 folds
+    assert float(Blur(1)(grid)[..., 1:-1, :].abs().max()) < 1e-6

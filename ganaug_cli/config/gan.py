@@ -27,6 +27,7 @@ class GanModelConfig(Section):
         "auto", description="auto = class-conditional when the data has several classes"
     )
     d_dropout: float = Field(0.0, ge=0, lt=1, description="dropout rate in the discriminator")
+    d_antialias: bool = Field(False, description="blur before each strided convolution of the discriminator")
     ema_decay: float = Field(0.999, ge=0, lt=1, description="decay of the sampling generator's average")
 
 
@@ -50,6 +51,10 @@ class GanTrainConfig(TrainConfig):
     beta1: float = Field(0.5, ge=0, lt=1, description="Adam's first moment decay (0.5 learns faster on short runs)")
     beta2: float = Field(0.999, ge=0, lt=1)
     r1_gamma: float = Field(0.0, ge=0, description="R1 penalty weight on real images (0 = off)")
+    class_loss: float = Field(
+        0.0, ge=0, description="weight of an auxiliary classifier's loss (AC-GAN), learnt on real images, that the "
+        "generator's images must pass as their class (0 = off; conditional runs)"
+    )
     balance_classes: bool = Field(True, description="draw classes evenly in each batch")
     mixed_precision: bool = Field(True, description="CUDA only: bfloat16/float16 autocast")
 

@@ -119,32 +119,52 @@ class Generator(GenerativeModel):
         return torch.cat(codes)
 
 
+class Blur(nn.Module):
+    """A fixed [1, 2, 1] ⊗ [1, 2, 1] low-pass per channel: before a strided convolution it keeps
+    frequencies the stride would fold into a fine grid pattern (anti-aliased downsampling)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        taps = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("kernel", (taps[:, None] * taps[None, :] / 16).expand(channels, 1, 3, 3).clone())
+
+    def forward(self, x):
+        return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), self.kernel.to(x.dtype), groups=x.shape[1])
+
+
 class DownBlock(nn.Module):
     # One strided convolution per halving keeps the discriminator cheaper than the
     # generator, which matters most on CPU.
-    def __init__(self, c_in: int, c_out: int, dropout: float):
+    def __init__(self, c_in: int, c_out: int, dropout: float, antialias: bool = False):
         super().__init__()
+        self.blur = Blur(c_in) if antialias else nn.Identity()
         self.down = spectral_norm(nn.Conv2d(c_in, c_out, 4, stride=2, padding=1))
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def forward(self, x):
-        return self.dropout(F.leaky_relu(self.down(x), 0.2))
+        return self.dropout(F.leaky_relu(self.down(self.blur(x)), 0.2))
 
 
 class Discriminator(nn.Module):
-    def __init__(self, resolution: int, channels: int, width: int, max_width: int, num_classes: int = 0, dropout: float = 0.0):
+    def __init__(self, resolution: int, channels: int, width: int, max_width: int, num_classes: int = 0,
+                 dropout: float = 0.0, antialias: bool = False, classifier: bool = False):
         super().__init__()
         plan = list(reversed(channel_plan(resolution, width, max_width)))
         self.from_image = spectral_norm(nn.Conv2d(channels, plan[0], 3, padding=1))
-        self.blocks = nn.Sequential(*(DownBlock(a, b, dropout) for a, b in zip(plan, plan[1:])))
+        self.blocks = nn.Sequential(*(DownBlock(a, b, dropout, antialias) for a, b in zip(plan, plan[1:])))
         self.head = spectral_norm(nn.Linear(plan[-1], 1))
         self.embed = spectral_norm(nn.Embedding(num_classes, plan[-1])) if num_classes else None
+        # An auxiliary classifier on the same features (AC-GAN), for a class-consistency loss.
+        self.classify = nn.Linear(plan[-1], num_classes) if num_classes and classifier else None
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """One realness score per image (higher = more real)."""
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None, with_logits: bool = False):
+        """One realness score per image (higher = more real); with ``with_logits``, also the
+        auxiliary classifier's class logits."""
         h = self.blocks(F.leaky_relu(self.from_image(x), 0.2))
         h = h.sum(dim=(2, 3))
         out = self.head(h).squeeze(1)
         if self.embed is not None:  # projection: agreement between features and the class
             out = out + (self.embed(labels) * h).sum(dim=1)
+        if with_logits:
+            return out, self.classify(h)
         return out

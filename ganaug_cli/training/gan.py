@@ -31,7 +31,9 @@ class GanTrainer(Trainer):
         num_classes = len(info.class_names) if conditional else 0
         self.balanced_batches = train.balance_classes
         self.G = Generator(info.resolution, info.channels, model.z_dim, model.width, model.max_width, num_classes)
-        self.D = Discriminator(info.resolution, info.channels, model.width, model.max_width, num_classes, model.d_dropout)
+        self.class_loss = train.class_loss if num_classes else 0.0
+        self.D = Discriminator(info.resolution, info.channels, model.width, model.max_width, num_classes,
+                               model.d_dropout, model.d_antialias, classifier=self.class_loss > 0)
         self.G.to(device)
         self.D.to(device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
@@ -79,9 +81,15 @@ class GanTrainer(Trainer):
             with torch.no_grad():
                 fake = self.G(z, labels)
             real_in = self._augment(real).detach().requires_grad_(cfg.r1_gamma > 0)
-            real_scores = self.D(real_in, labels).float()
+            metrics = {}
+            if self.class_loss:
+                real_scores, logits = self.D(real_in, labels, with_logits=True)
+                metrics["loss_class_real"] = F.cross_entropy(logits.float(), labels)
+                real_scores = real_scores.float()
+            else:
+                real_scores = self.D(real_in, labels).float()
             fake_scores = self.D(self._augment(fake), labels).float()
-            loss_d = d_loss(cfg.loss, real_scores, fake_scores)
+            loss_d = d_loss(cfg.loss, real_scores, fake_scores) + self.class_loss * metrics.get("loss_class_real", 0.0)
         if cfg.r1_gamma > 0:
             (grad,) = torch.autograd.grad(real_scores.sum(), real_in, create_graph=True)
             loss_d = loss_d + cfg.r1_gamma / 2 * grad.float().pow(2).sum(dim=(1, 2, 3)).mean()
@@ -95,13 +103,19 @@ class GanTrainer(Trainer):
         z = torch.randn(real.shape[0], self.G.z_dim, device=self.device)
         self.D.requires_grad_(False)  # only the generator learns here; skips D's weight gradients
         with self._autocast():
-            loss_g = g_loss(cfg.loss, self.D(self._augment(self.G(z, labels)), labels).float())
+            if self.class_loss:  # the generator's images must pass as the class asked for
+                scores, logits = self.D(self._augment(self.G(z, labels)), labels, with_logits=True)
+                metrics["loss_class_fake"] = F.cross_entropy(logits.float(), labels)
+                loss_g = g_loss(cfg.loss, scores.float()) + self.class_loss * metrics["loss_class_fake"]
+            else:
+                loss_g = g_loss(cfg.loss, self.D(self._augment(self.G(z, labels)), labels).float())
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
         self.D.requires_grad_(True)
         self._update_ema()
-        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "d_real": real_scores.detach().mean()}
+        metrics = {name: value.detach() for name, value in metrics.items()}
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "d_real": real_scores.detach().mean(), **metrics}
 
     @torch.no_grad()
     def _update_ema(self) -> None:
