@@ -86,3 +86,16 @@ def test_augment_near_real_uses_only_the_images_the_generator_saw(cli, tmp_path)
                        "--near-real", "--ratio", "1", *TINY_GAN)
     assert code == 0, err
     assert len(list(out.rglob("ganaug-*.png"))) == 12
+
+
+def test_augment_samples_near_real_images_by_default_only_where_the_family_can(cli, tmp_path):
+    from test_rbm import train
+
+    data = two_tone_folder(tmp_path / "data", per_class=4)
+    run = train(cli, data, "--steps", "2", "--out", tmp_path / "rbm")
+    code, _, err = cli("augment", "--data", data, "--out", tmp_path / "auto", "--run", run, "--ratio", "1", "--no-filter")
+    assert code == 0, err  # auto: an RBM draws from its chains
+    code, _, err = cli("augment", "--data", data, "--out", tmp_path / "asked", "--run", run, "--ratio", "1",
+                       "--no-filter", "--near-real")
+    assert code == 1 and err.strip().splitlines()[-1].startswith("error: --near-real: only GAN runs can sample near")
+    assert not (tmp_path / "asked").exists()

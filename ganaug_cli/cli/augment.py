@@ -43,7 +43,7 @@ def make_augment_command(families: dict[str, Family]):
         no_filter: Annotated[bool, typer.Option("--no-filter", help="Keep every sample (no class-confidence filter).")] = False,
         reject_copies: Annotated[bool, typer.Option("--reject-copies", help="Drop samples that are near-copies of training images.")] = False,
         allow_fewer: Annotated[bool, typer.Option("--allow-fewer", help="When the filters reject too many samples of a class, add those that passed (with a warning) instead of failing.")] = False,
-        near_real: Annotated[Optional[bool], typer.Option("--near-real/--no-near-real", help="Synthetic images near the real ones (GAN runs): a variation of each real image instead of fresh noise.")] = None,
+        near_real: Annotated[Optional[bool], typer.Option("--near-real/--no-near-real", help="Synthetic images near the real ones: a variation of each real image instead of fresh noise (default: for GAN runs, which can).")] = None,
         near_radius: Annotated[Optional[float], typer.Option("--near-radius", help=f"With --near-real: how far from each real image, 0 = its reconstruction (default: {DEFAULTS.near_radius}).")] = None,
         check_shares: Annotated[Optional[list[float]], typer.Option("--check-share", help=f"A synthetic share of the folder for the held-out check to try (repeatable; default: {', '.join(map(str, DEFAULTS.check_shares))}).")] = None,
         check_seeds: Annotated[Optional[int], typer.Option("--check-seeds", help=f"Judge classifiers per share in the held-out check (default: {DEFAULTS.check_seeds}).")] = None,
@@ -69,7 +69,7 @@ def make_augment_command(families: dict[str, Family]):
         options = validate_flags(schema, flags, model=model, ratio=ratio, min_confidence=min_confidence,
                                  check_shares=check_shares, check_seeds=check_seeds, device=device,
                                  near_real=near_real, near_radius=near_radius)
-        if near_radius is not None and not options.near_real:
+        if near_radius is not None and options.near_real is False:
             raise ConfigError("--near-radius: applies only with --near-real")
         check_out_folder(out)  # before a possibly long training
         counted = options.ratio is not None or per_class is not None or balance

@@ -51,7 +51,7 @@ def sample(
     reject_duplicates: Annotated[bool, typer.Option("--reject-duplicates", help="Drop samples that are near-duplicates of a kept sample of their class.")] = False,
     data: Annotated[Optional[Path], typer.Option("--data", help="Real folder for the filters (default: the run's training folder).")] = None,
     allow_fewer: Annotated[bool, typer.Option("--allow-fewer", help="When the filters reject too many samples of a class, keep those that passed (with a warning) instead of failing.")] = False,
-    near_real: Annotated[Optional[bool], typer.Option("--near-real/--no-near-real", help="Sample variations of the real images of --data (GAN runs) instead of from fresh noise.")] = False,
+    near_real: Annotated[Optional[bool], typer.Option("--near-real/--no-near-real", help="Sample variations of the real images of --data (GAN runs) instead of from fresh noise.")] = None,
     near_radius: Annotated[Optional[float], typer.Option("--near-radius", help=f"With --near-real: how far from each real image, 0 = its reconstruction {_default('near_radius')}.")] = None,
     options: dict | None = None,
     families: dict[str, Family] | None = None,

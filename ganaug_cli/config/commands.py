@@ -4,13 +4,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ganaug_cli.config.schema import Section
+from ganaug_cli.config.schema import AutoOrBool, Section
 
 
 class NearRealFields(Section):
     """Sampling near real images (sample and augment): variations of each, for GAN runs."""
 
-    near_real: bool = Field(False, description="sample near the real images (a variation of each) instead of from fresh noise")
+    near_real: AutoOrBool = Field(False, description="sample near the real images (a variation of each) instead of from fresh noise")
     near_radius: float = Field(
         0.5, ge=0, description="near-real: noise mixed into a real image's code (0 = its reconstruction, large = fresh samples)"
     )
@@ -35,6 +35,10 @@ class AugmentCommandConfig(NearRealFields):
 
     model: str = "gan"
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps")
+    near_real: AutoOrBool = Field(
+        "auto", description="synthetic images near the real ones (a variation of each); auto = for GAN runs, which can "
+        "(measured: docs/benchmarks.md, section augment-techniques)"
+    )
     ratio: float | None = Field(
         None, gt=0, description="synthetic images per real image of each class; none = as the held-out check chooses"
     )

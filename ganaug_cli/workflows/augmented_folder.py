@@ -145,7 +145,8 @@ def augment_folder(
                     "a model that never sees them)", loaded.run_dir, data)
     wanted = synthetic_counts(real_counts, plan) if plan.counted or checking else {}
     counts = {(name if loaded.conditional else None): n for name, n in wanted.items() if n > 0}
-    if plan.near.near_real and counts:
+    near = loaded.model.invertible if plan.near.near_real == "auto" else plan.near.near_real
+    if near and counts:
         require_invertible(loaded)
         # Variations of the images the generator trained on: the held-out ones stay unseen.
         real = loaded.real_images(Path(data), progress).without(held)
