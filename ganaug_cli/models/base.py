@@ -14,8 +14,9 @@ class GenerativeModel(nn.Module, ABC):
     """
 
     family: str
-    # Whether the model can find a code for a given image (``invert``) and decode codes
-    # (``decode``): what sampling near real images needs.
+    # True for models that also offer ``invert(images, labels, steps, generator) -> codes``
+    # (codes whose images come closest to N×C×H×W images in [0, 1]) and ``decode(codes,
+    # labels) -> images``: what sampling near real images needs (sampling/near_real.py).
     invertible = False
 
     def __init__(self, **args):
@@ -36,11 +37,3 @@ class GenerativeModel(nn.Module, ABC):
         ``options`` are the family's sampling options (its registry entry's schema, as
         keywords): chosen per call, so they are never part of the constructor's ``args``.
         """
-
-    def invert(self, images: torch.Tensor, labels: torch.Tensor | None, steps: int, generator: torch.Generator) -> torch.Tensor:
-        """Codes whose decoded images come closest to ``images`` (N×C×H×W in [0, 1])."""
-        raise NotImplementedError(f"the {self.family} family cannot invert images")
-
-    def decode(self, codes: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        """Images in [0, 1] for codes as ``invert`` returns them."""
-        raise NotImplementedError(f"the {self.family} family has no codes to decode")

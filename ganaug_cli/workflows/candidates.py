@@ -13,6 +13,7 @@ import torch
 from ganaug_cli.config import DataConfig
 from ganaug_cli.data import load_image_folder
 from ganaug_cli.data.folder import CHANNEL_NAMES
+from ganaug_cli.data.scan import scan_image_folder
 from ganaug_cli.metrics.classifier import predict
 from ganaug_cli.metrics.domain import domain_classifier
 from ganaug_cli.progress import Progress
@@ -26,7 +27,10 @@ MANIFEST = "manifest.jsonl"
 
 def read_synthetic(loaded: LoadedModel, partial: Path, written: dict[str, list[Path]]) -> tuple[torch.Tensor, list[str]]:
     """The written synthetic files as N×C×H×W uint8 images and their class folders' names."""
-    config = DataConfig(path=partial, resolution=loaded.resolution, channels=CHANNEL_NAMES[loaded.channels], cache=False)
+    wanted = {p.relative_to(partial).as_posix() for paths in written.values() for p in paths}
+    real_copies = [f.relative for f in scan_image_folder(partial).files if f.relative not in wanted]  # not decoded
+    config = DataConfig(path=partial, resolution=loaded.resolution, channels=CHANNEL_NAMES[loaded.channels],
+                        cache=False, exclude=real_copies)
     folder = load_image_folder(config)
     position = {name: i for i, name in enumerate(folder.files)}
     order = [position[p.relative_to(partial).as_posix()] for paths in written.values() for p in paths]
