@@ -68,9 +68,12 @@ def main() -> None:
         rows = []
         for classifier in ("cnn", "mlp"):
             for augment in (False, True):
-                for arm, (x, y) in (("real only", (real, real_labels)), ("augment's folder", (folder, folder_labels))):
-                    rows.append({"classifier": classifier, "classical": augment, "arm": arm,
-                                 "scores": scores(x, y, test, seeds, classifier, augment, cnn_options)})
+                alone = scores(real, real_labels, test, seeds, classifier, augment, cnn_options)
+                # A folder without synthetic files holds exactly the real images: same data, same seeds, same scores.
+                same = torch.equal(folder, real) and torch.equal(folder_labels, real_labels)
+                ours = alone if same else scores(folder, folder_labels, test, seeds, classifier, augment, cnn_options)
+                rows += [{"classifier": classifier, "classical": augment, "arm": "real only", "scores": alone},
+                         {"classifier": classifier, "classical": augment, "arm": "augment's folder", "scores": ours}]
         results["sizes"][str(size)] = {"augment_seconds": round(seconds, 1), "report": report, "rows": rows,
                                        "command": " ".join(sys.argv[1:])}
         if not args.smoke:

@@ -14,7 +14,7 @@ class NearRealFields(Section):
     near_radius: float = Field(
         0.5, ge=0, description="near-real: noise mixed into a real image's code (0 = its reconstruction, large = fresh samples)"
     )
-    inversion_steps: int = Field(100, gt=0, description="near-real: optimiser steps that find each real image's code")
+    inversion_steps: int = Field(50, gt=0, description="near-real: optimiser steps that find each real image's code")
 
 
 class SampleConfig(NearRealFields):
