@@ -186,6 +186,15 @@ def test_augment_balance_fills_every_class_to_the_largest(cli, trained_runs, tmp
     assert folder_checksums(data) == before
 
 
+def test_augment_puts_a_flat_folders_synthetic_images_at_its_top_beside_the_real_ones(cli, trained_runs, tmp_path):
+    data = Path(read_run_config(trained_runs["unconditional"])["data"]["path"])
+    out = tmp_path / "augmented"
+    code, _, err = cli("augment", "--data", data, "--out", out, "--run", trained_runs["unconditional"], "--seed", "0",
+                       "--no-filter", "--ratio", "1")
+    assert code == 0, err
+    assert len(list(out.glob("ganaug-*.png"))) == 4 and not [p for p in out.iterdir() if p.is_dir()]
+
+
 def test_augment_refuses_a_non_empty_out_before_any_work(cli, trained_runs, tmp_path):
     out = tmp_path / "busy"
     out.mkdir()

@@ -33,6 +33,7 @@ class SampleRequest:
     counts: dict | None = None  # images per class name, instead of n / per_class
     allow_fewer: bool = False  # a class whose filter hits the draw cap keeps what passed
     options: dict | None = None  # the family's sampling options (None: the run's own)
+    unlabelled_folder: str = ""  # where an unconditional run's images go under out ("": out itself)
 
 
 def plan_counts(loaded: LoadedModel, n: int | None, per_class: int | None, classes: list[str] | None) -> dict:
@@ -146,7 +147,7 @@ def sample_images(
     if report is not None:
         report.seed, report.counts = seed, counts
     out = Path(out)
-    folders = {name: out / name if name is not None else out for name in counts}
+    folders = {name: out / (name if name is not None else request.unlabelled_folder) for name in counts}
     for folder in folders.values():
         if request.overwrite:
             remove_numbered_images(folder, request.prefix)
@@ -176,7 +177,7 @@ def sample_images(
                     for path in paths:
                         records[path] = {
                             "file": str(path.relative_to(out)),
-                            "class": name,
+                            "class": name if name is not None else (request.unlabelled_folder or None),
                             "seed": seed,
                             "run": str(loaded.run_dir),
                             "checkpoint_step": loaded.step,

@@ -101,6 +101,13 @@ def most_common_size(scan: FolderScan) -> tuple[int, int]:
     return sizes.most_common(1)[0][0]
 
 
+def _only_class_folder(scan: FolderScan) -> str:
+    """Where a one-class folder's synthetic files go: beside its real ones, in its class
+    subfolder (which a classifier reading the new folder sees), or at the top of a flat folder."""
+    first = scan.files[0].relative
+    return first.split("/")[0] if "/" in first else ""
+
+
 def _copy_real(scan: FolderScan, out: Path, link: bool) -> list[dict]:
     records, linked = [], link
     for item in scan.files:
@@ -169,7 +176,8 @@ def augment_folder(
         if counts:
             # The check's candidates: a class whose samples fail the filters has fewer to offer, not an error.
             request = SampleRequest(counts=counts, seed=plan.seed, size=most_common_size(scan), prefix=SYNTHETIC_PREFIX,
-                                    allow_fewer=plan.allow_fewer or checking)
+                                    allow_fewer=plan.allow_fewer or checking,
+                                    unlabelled_folder="" if loaded.conditional else _only_class_folder(scan))
             for path in sample_images(loaded, partial, request, progress, keep=keep):
                 written[path.parent.name if loaded.conditional else next(iter(real_counts))].append(path)
         if checking and any(written.values()):
