@@ -10,15 +10,18 @@ YAML (config/, configs/), and one ``Family`` entry: ``register(Family(...))``.
 import sys
 from dataclasses import dataclass
 
-from ganaug_cli.config import DbnConfig, GanConfig, GanSampleOptions, GibbsOptions, RbmConfig, Section
+from ganaug_cli.config import DaeConfig, DaeSampleOptions, DbnConfig, GanConfig, GanSampleOptions, GibbsOptions, RbmConfig, Section
 from ganaug_cli.config.describe import describe
+from ganaug_cli.config.dae import DAE_RESOLUTIONS
 from ganaug_cli.config.gan import GAN_RESOLUTIONS
 from ganaug_cli.errors import GanaugError
 from ganaug_cli.models.base import GenerativeModel
+from ganaug_cli.models.dae import Denoiser
 from ganaug_cli.models.dbn import DBN
 from ganaug_cli.models.gan import Generator
 from ganaug_cli.models.rbm import RBM
 from ganaug_cli.training.base import Trainer
+from ganaug_cli.training.dae import DaeTrainer
 from ganaug_cli.training.dbn import DbnTrainer
 from ganaug_cli.training.gan import GanTrainer
 from ganaug_cli.training.rbm import RbmTrainer
@@ -87,6 +90,17 @@ register(Family(
     trainer=DbnTrainer,
     model=DBN,
     sample_options=GibbsOptions,
+))
+register(Family(
+    name="dae",
+    title="DAE",
+    summary="Train a denoising auto-encoder (one noise level, or many: a score model) on an image folder.",
+    example="ganaug train-dae --data ./imgs --max-minutes 10",
+    config=DaeConfig,
+    trainer=DaeTrainer,
+    model=Denoiser,
+    sample_options=DaeSampleOptions,
+    resolutions=DAE_RESOLUTIONS,
 ))
 
 

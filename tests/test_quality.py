@@ -227,7 +227,7 @@ def test_a_classifier_trains_with_a_synthetic_share_of_each_batch(folder_of_200)
 def test_bad_augment_flags_are_one_line_each_and_exit_1(cli, tmp_path):
     code, out, err = cli("augment", "--data", tmp_path, "--out", tmp_path / "new", "--model", "vae", "--ratio", "-1")
     assert (code, out) == (1, "")
-    assert err.splitlines() == ["error: --model: Input should be 'gan', 'rbm' or 'dbn'",
+    assert err.splitlines() == ["error: --model: Input should be 'gan', 'rbm', 'dbn' or 'dae'",
                                 "error: --ratio: Input should be greater than 0"]
 
 

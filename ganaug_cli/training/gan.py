@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from ganaug_cli.config import GanConfig
 from ganaug_cli.models.gan import Discriminator, Generator
 from ganaug_cli.training.diff_augment import AdaptiveStrength, diff_augment
+from ganaug_cli.training.ema import update_average
 from ganaug_cli.training.base import DataInfo, Trainer
 
 
@@ -117,16 +118,9 @@ class GanTrainer(Trainer):
         metrics = {name: value.detach() for name, value in metrics.items()}
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "d_real": real_scores.detach().mean(), **metrics}
 
-    @torch.no_grad()
     def _update_ema(self) -> None:
-        # Warm-up: early on the average follows the generator closely, so short runs are not
-        # dominated by the random initial weights.
         self.updates += 1
-        decay = min(self.config.model.ema_decay, (1 + self.updates) / (10 + self.updates))
-        for ema, live in zip(self.G_ema.parameters(), self.G.parameters()):
-            ema.lerp_(live, 1 - decay)
-        for ema, live in zip(self.G_ema.buffers(), self.G.buffers()):
-            ema.copy_(live)
+        update_average(self.G_ema, self.G, self.config.model.ema_decay, self.updates)
 
     def extra_metrics(self):
         return {"augment_p": round(self.augment_p, 4)}
