@@ -1,7 +1,8 @@
-"""What each of augment's techniques does for a classifier, one row each, on one trained GAN.
+"""What each of augment's techniques does for a classifier, one row each, on one trained model.
 
-For each size (real images per class of Fashion-MNIST) one GAN is trained on the whole real
-folder (`train-gan --max-minutes M --seed 0`, or an earlier run given with --run SIZE=RUN).
+For each size (real images per class of Fashion-MNIST) one model is trained on the whole real
+folder (`train-gan --max-minutes M --seed 0`, `--family dae` for train-dae, or an earlier run
+given with --run SIZE=RUN); near-real rows need a GAN and are left out for other families.
 Each technique then makes a synthetic set of the same size (a share of the files, 0.3 by
 default), added to the real files; classifiers trained uniformly over those files (ganaug's
 judge CNN, width 16, and an MLP sharing no code with ganaug; with --classical also with
@@ -94,7 +95,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0, help="the GAN's --max-minutes")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--run", action="append", default=[], help="SIZE=RUN: an earlier run to use for SIZE")
-    parser.add_argument("--gan-set", action="append", default=[], help="KEY=VALUE for train-gan's --set (a GAN technique)")
+    parser.add_argument("--family", default="gan", help="the model family to train (train-FAMILY)")
+    parser.add_argument("--gan-set", action="append", default=[], help="KEY=VALUE for the training's --set (a technique)")
     parser.add_argument("--only", nargs="+", type=int, help="numbers of the techniques to run (1 = the first)")
     parser.add_argument("--classical", action="store_true", help="also train every classifier with classical augmentation")
     parser.add_argument("--smoke", action="store_true", help="tiny budgets, to check the script end to end")
@@ -114,13 +116,15 @@ def main() -> None:
         run = given.get(size) or args.work / f"gan-{size}-{int(time.time())}"
         if size not in given:
             settings = [part for item in args.gan_set for part in ("--set", item)]
-            ganaug("train-gan", "--data", real_dir, "--out", run, "--max-minutes", 0.2 if args.smoke else args.minutes,
+            ganaug(f"train-{args.family}", "--data", real_dir, "--out", run, "--max-minutes", 0.2 if args.smoke else args.minutes,
                    "--seed", 0, "--device", "cpu", "--quiet", *settings)
         per_class = synthetic_per_class(size, args.share)
         entry = {"run": str(run), "share": args.share, "per_class": per_class, "command": " ".join(sys.argv[1:]),
-                 "gan": ", ".join(args.gan_set) or "defaults",
+                 "gan": ", ".join(args.gan_set) or "defaults", "family": args.family,
                  "rows": [measure("real only", real, real_labels, test, seeds, cnn_options, args.classical)]}
         chosen = [(name, flags) for i, (name, flags) in enumerate(TECHNIQUES.items(), 1) if not args.only or i in args.only]
+        if args.family != "gan":  # near-real sampling inverts a generator: GAN runs only
+            chosen = [(name, flags) for name, flags in chosen if "--near-real" not in flags]
         for name, flags in chosen:
             out = args.work / f"set-{size}-{len(entry['rows'])}-{int(time.time())}"
             started = time.perf_counter()
@@ -136,7 +140,8 @@ def main() -> None:
             row.update(describe(synthetic, synthetic_labels, real, real_labels, oracle), sample_seconds=round(seconds, 1))
             entry["rows"].append(row)
             print(json.dumps(row), flush=True)
-        results["sizes"][str(size) if entry["gan"] == "defaults" else f"{size} {entry['gan']}"] = entry
+        label = entry["gan"] if args.family == "gan" else f"{args.family}: {entry['gan']}"
+        results["sizes"][str(size) if label == "defaults" else f"{size} {label}"] = entry
         if not args.smoke:
             RESULTS.write_text(json.dumps(results, indent=1))
             write_section("augment-techniques", render(results, args.minutes))
@@ -168,7 +173,7 @@ def render(results: dict, minutes: float) -> str:
         "## Each technique on its own: one GAN per size, one synthetic set per technique",
         "",
         "Measured with `flock /tmp/ganaug-bench.lock .venv/bin/python benchmarks/augment_techniques.py` (arguments "
-        f"below). One conditional GAN per size, trained on the whole real folder for {minutes:g} minutes (seed 0); "
+        f"below). One conditional model per size (a GAN unless the heading names another family), trained on the whole real folder for {minutes:g} minutes (seed 0); "
         "each technique adds the same number of synthetic files; classifiers (ganaug's judge CNN, width 16, and an "
         "MLP sharing no code with ganaug) are trained uniformly over real + synthetic files and scored on the 10k test images (mean ± std over 3 seeds; gain against real only in "
         "points). Oracle fidelity: the share of synthetic images an independent MLP trained on 6,000 other real "
@@ -178,8 +183,9 @@ def render(results: dict, minutes: float) -> str:
     ]
     for key, entry in sorted(results["sizes"].items(), key=lambda item: (int(item[0].split()[0]), item[0])):
         size, gan = key.split()[0], entry.get("gan", "defaults")
+        family = {"gan": "GAN", "dae": "DAE"}.get(entry.get("family", "gan"), entry.get("family"))
         columns = [c for c in COLUMNS if c in entry["rows"][0]]
-        lines += [f"**{size} real images per class, GAN: {gan}**; {entry['per_class']} synthetic per class (share "
+        lines += [f"**{size} real images per class, {family}: {gan}**; {entry['per_class']} synthetic per class (share "
                   f"{entry['share']:g}); `{entry['command']}`", "",
                   "| technique | " + " | ".join(COLUMNS[c] for c in columns) + " | oracle fidelity | diversity | synthetic files |",
                   "| --- |" + " ---: |" * (len(columns) + 3)]
