@@ -7,10 +7,11 @@ without classical augmentation, a few seeds each, scored on the 10k test images.
 classifiers: the benchmark CNN (ganaug's judge architecture, width 16) and an MLP that
 shares no code with ganaug, so a gain is not one classifier's quirk. Results go to
 docs/benchmarks.md (section augment-product) and docs/augment-product-results.json after
-every size.
+every size, with a plot in docs/images/augment-product.png (matplotlib: the bench extra).
 
     flock /tmp/ganaug-bench.lock .venv/bin/python benchmarks/augment_product.py --sizes 20
     flock /tmp/ganaug-bench.lock .venv/bin/python benchmarks/augment_product.py --smoke   # minutes, writes no docs
+    .venv/bin/python benchmarks/augment_product.py --render   # the section and plot from the JSON only
 """
 
 import argparse
@@ -51,7 +52,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--smoke", action="store_true", help="tiny budgets, to check the script end to end")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "ganaug-bench-product")
+    parser.add_argument("--render", action="store_true", help="rebuild the section and plot from the results file")
     args = parser.parse_args()
+    if args.render:
+        write_docs(json.loads(RESULTS.read_text()), args.minutes)
+        return
     minutes = 0.2 if args.smoke else args.minutes
     seeds = range(1 if args.smoke else args.seeds)
     cnn_options = {"width": 16, "min_steps": 20 if args.smoke else 300, "epochs": 1 if args.smoke else 30}
@@ -78,8 +83,42 @@ def main() -> None:
                                        "command": " ".join(sys.argv[1:])}
         if not args.smoke:
             RESULTS.write_text(json.dumps(results, indent=1))
-            write_section("augment-product", render(results, args.minutes))
+            write_docs(results, args.minutes)
         print(json.dumps(results["sizes"][str(size)], indent=1))
+
+
+def write_docs(results: dict, minutes: float) -> None:
+    write_section("augment-product", render(results, minutes))
+    plot(results, DOCS / "images" / "augment-product.png")
+
+
+def plot(results: dict, path: Path) -> None:
+    """Test accuracy per size: real only and augment's folder, each classifier with and without classical aug."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = sorted(results["sizes"], key=int)
+    fig, axes = plt.subplots(1, len(sizes), figsize=(4 * len(sizes), 3.2), squeeze=False)
+    for ax, size in zip(axes[0], sizes):
+        by_key = {(r["classifier"], r["classical"], r["arm"]): r["scores"] for r in results["sizes"][size]["rows"]}
+        groups = [(c, a) for c in ("cnn", "mlp") for a in (False, True)]
+        for offset, (arm, colour) in enumerate((("real only", "tab:gray"), ("augment's folder", "tab:blue"))):
+            scores = [by_key[(c, a, arm)] for c, a in groups]
+            ax.bar([i + 0.4 * offset for i in range(len(groups))], [100 * statistics.mean(v) for v in scores], 0.4,
+                   yerr=[100 * statistics.pstdev(v) for v in scores], color=colour, label=arm)
+        ax.set_xticks([i + 0.2 for i in range(len(groups))],
+                      [f"{c.upper()}{' + classical' if a else ''}" for c, a in groups], fontsize=7)
+        low = min(100 * min(v) for v in by_key.values())
+        ax.set_ylim(low - 5, None)
+        ax.set_title(f"{size} real images per class")
+        ax.set_ylabel("test accuracy (%)")
+    axes[0][0].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def render(results: dict, minutes: float) -> str:
@@ -106,7 +145,8 @@ def render(results: dict, minutes: float) -> str:
                 lines.append(f"| {size} | {entry['augment_seconds'] / 60:.1f} min | {check.get('chosen_share', '—')} | "
                              f"{synthetic} | {classifier} | {'yes' if augment else 'no'} | {fmt(real)} | {fmt(ours)} | "
                              f"{gain:+.1f} |")
-    lines += ["", "What the held-out check measured (accuracy on the held-out real images, mean ± std):", ""]
+    lines += ["", "![test accuracy: real images alone and augment's folder](images/augment-product.png)", "",
+              "What the held-out check measured (accuracy on the held-out real images, mean ± std):", ""]
     for size, entry in sorted(results["sizes"].items(), key=lambda item: int(item[0])):
         check = entry["report"].get("share_check")
         if check:

@@ -7,6 +7,11 @@ of 0.2 and 0.5 of each batch and confidence filters of 0 and 0.9; classifier acc
 on the 10k test images, mean ± std over 3 seeds; plus eval's metrics for each
 synthetic set. Results and a plot go to docs/benchmarks.md and docs/images/.
 
+This measures synthetic images added by hand. The product path, `ganaug augment` with its
+defaults choosing the share itself, is benchmarks/augment_product.py: its section heads the
+augmentation results in docs/benchmarks.md, and this script's sections follow as the earlier
+experiments.
+
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python benchmarks/augmentation_fashion_mnist.py            # about 90 minutes on 2 cores
     .venv/bin/python benchmarks/augmentation_fashion_mnist.py --smoke    # minutes: checks the script runs, writes no docs
