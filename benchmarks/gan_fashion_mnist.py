@@ -44,6 +44,23 @@ def mean_pairwise(images: torch.Tensor) -> float:
     return float(d.sum() / (n * (n - 1)))
 
 
+def other_images_judge(folder: Path, cache: Path) -> DomainClassifier:
+    """A classifier trained on 10k *other* real training images (none of ``folder``'s), cached."""
+    if cache.exists():
+        judge = DomainClassifier(1, 10)
+        judge.load_state_dict(torch.load(cache, weights_only=True))
+        return judge.eval()
+    all_images, all_labels = load_split("train")
+    used = set()
+    for name in CLASS_NAMES:
+        used |= {int(p.stem.split("-")[1]) for p in (folder / name).glob("*.png")}
+    rest = np.array([i for i in range(len(all_labels)) if i not in used])[:10000]
+    judge = train_classifier(resize32(all_images[rest]), torch.from_numpy(all_labels[rest].astype(np.int64)), 10,
+                             epochs=4, batch_size=128)
+    torch.save(judge.state_dict(), cache)
+    return judge
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -70,21 +87,7 @@ def main() -> None:
     fake, fake_labels = read_class_folder(samples_dir)
     real, real_labels = read_class_folder(folder)
 
-    # Judge: a classifier trained on 10k *other* real training images (not the GAN's 1,000).
-    all_images, all_labels = load_split("train")
-    used = set()
-    for name in CLASS_NAMES:
-        used |= {int(p.stem.split("-")[1]) for p in (folder / name).glob("*.png")}
-    rest = np.array([i for i in range(len(all_labels)) if i not in used])[:10000]
-    judge_file = work / "judge.pt"
-    if judge_file.exists():
-        judge = DomainClassifier(1, 10)
-        judge.load_state_dict(torch.load(judge_file, weights_only=True))
-        judge.eval()
-    else:
-        judge = train_classifier(resize32(all_images[rest]), torch.from_numpy(all_labels[rest].astype(np.int64)), 10,
-                                 epochs=4, batch_size=128)
-        torch.save(judge.state_dict(), judge_file)
+    judge = other_images_judge(folder, work / "judge.pt")
     test_images, test_labels = load_split("test")
     test_acc = float((predict(judge, resize32(test_images)).argmax(1) == torch.from_numpy(test_labels.astype(np.int64))).float().mean())
     fidelity = (predict(judge, fake).argmax(1) == fake_labels).float()
