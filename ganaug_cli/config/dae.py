@@ -5,9 +5,9 @@ Images are scaled to [-1, 1]; noise levels (sigma) are standard deviations on th
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from ganaug_cli.config.schema import AutoOrBool, DataConfig, Section, TrainConfig
+from ganaug_cli.config.schema import AutoOrBool, Section, TrainConfig, data_config_for
 from ganaug_cli.errors import ConfigError, GanaugError
 
 DAE_RESOLUTIONS = (16, 32, 64, 128, 256)
@@ -15,13 +15,7 @@ Sampler = Literal["auto", "heun", "langevin", "chain"]
 MULTI_LEVEL_SAMPLERS = ("heun", "langevin")  # they need a model trained over a range of levels
 
 
-class DaeDataConfig(DataConfig):
-    @field_validator("resolution")
-    @classmethod
-    def _supported(cls, value):
-        if value != "auto" and value not in DAE_RESOLUTIONS:
-            raise ValueError(f"the DAE supports auto or {', '.join(map(str, DAE_RESOLUTIONS))}")
-        return value
+DaeDataConfig = data_config_for("DAE", DAE_RESOLUTIONS)
 
 
 class DaeModelConfig(Section):

@@ -2,21 +2,15 @@
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from ganaug_cli.config.schema import AutoOrBool, DataConfig, Section, TrainConfig
+from ganaug_cli.config.schema import AutoOrBool, Section, TrainConfig, data_config_for
 
 AugmentOp = Literal["color", "translation", "cutout"]
 GAN_RESOLUTIONS = (16, 32, 64, 128, 256)
 
 
-class GanDataConfig(DataConfig):
-    @field_validator("resolution")
-    @classmethod
-    def _supported(cls, value):
-        if value != "auto" and value not in GAN_RESOLUTIONS:
-            raise ValueError(f"the GAN supports auto or {', '.join(map(str, GAN_RESOLUTIONS))}")
-        return value
+GanDataConfig = data_config_for("GAN", GAN_RESOLUTIONS)
 
 
 class GanModelConfig(Section):

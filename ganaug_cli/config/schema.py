@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 COLOR_NAMES = {"white": (255, 255, 255), "black": (0, 0, 0), "gray": (128, 128, 128)}
@@ -89,3 +89,15 @@ class TrainConfig(Section):
         if not DEVICE_PATTERN.match(value):
             raise ValueError("must be auto, cpu, cuda, cuda:N or mps")
         return value
+
+
+def data_config_for(title: str, sizes: tuple[int, ...]) -> type[DataConfig]:
+    """A DataConfig whose ``resolution`` is auto or one of the sizes a family's networks support."""
+
+    def supported(value):
+        if value != "auto" and value not in sizes:
+            raise ValueError(f"the {title} supports auto or {', '.join(map(str, sizes))}")
+        return value
+
+    return create_model(f"{title.title()}DataConfig", __base__=DataConfig,
+                        __validators__={"_supported": field_validator("resolution")(supported)})
