@@ -49,17 +49,17 @@ def read_class_folder(folder: Path) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(np.stack(images))[:, None], torch.tensor(labels)
 
 
-def write_section(name: str, text: str) -> None:
-    """Replace (or append) the section between <!-- name --> markers in docs/benchmarks.md."""
+def write_section(name: str, text: str, document: Path = RESULTS) -> None:
+    """Replace (or append) the section between <!-- name --> markers in docs/benchmarks.md (or ``document``)."""
     DOCS.mkdir(exist_ok=True)
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
+    current = document.read_text() if document.exists() else "# Benchmarks\n"
     block = f"<!-- {name} -->\n{text.strip()}\n<!-- /{name} -->"
     pattern = re.compile(rf"<!-- {re.escape(name)} -->.*?<!-- /{re.escape(name)} -->", re.S)
     if pattern.search(current):
         current = pattern.sub(lambda _: block, current)
     else:
         current = current.rstrip() + "\n\n" + block + "\n"
-    RESULTS.write_text(current)
+    document.write_text(current)
 
 
 __all__ = ["CLASS_NAMES", "DOCS", "ROOT", "fashion_folder", "load_split", "microseconds", "read_class_folder", "resize32",

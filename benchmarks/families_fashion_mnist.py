@@ -121,7 +121,7 @@ def render(results: dict, minutes: float) -> str:
     ]
     for arm, entry in results["arms"].items():
         lines.append(f"| {arm} | {entry['steps']} | {entry['sample_seconds']:.0f} s | {entry['class_fidelity']:.1%} | "
-                     f"{entry['fid_domain']:.2f} | {entry['recall']:.2f} | {entry['copies']:.1%} / "
+                     f"{entry['fid_domain']:.3g} | {entry['recall']:.2f} | {entry['copies']:.1%} / "
                      f"{entry['eval_copies']:.1%} | {entry['diversity']:.2f} |")
     lines += ["", "Per-class fidelity (" + ", ".join(CLASS_NAMES) + "):", ""]
     for arm, entry in results["arms"].items():

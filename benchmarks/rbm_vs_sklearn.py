@@ -100,7 +100,7 @@ def speed(epochs: int) -> dict:
             torch.mm(v.t(), h, out=grad)
             grad.addmm_(v.t(), h)
 
-    sklearn_style = dict(method="pcd", k=1, lr=SKLEARN_LR, momentum_start=0.0, momentum_end=0.0, weight_decay=0.0)
+    sklearn_style = dict(criterion="pcd", k=1, lr=SKLEARN_LR, momentum_start=0.0, momentum_end=0.0, weight_decay=0.0)
     trainer = ganaug_trainer(images, **sklearn_style)
     batches = [x[batch_indices(labels, s, BATCH, 0, False)].reshape(-1, 1, 28, 28) for s in range(per_epoch)]
     stored = images.reshape(-1, 1, 28, 28)
@@ -151,7 +151,7 @@ def profile_step(steps: int = 100) -> None:
     images = binarised("train", 10_000)
     x = images.float().div_(255)
     labels = torch.zeros(BATCH, dtype=torch.long)
-    trainer = ganaug_trainer(images, method="pcd", k=1, lr=SKLEARN_LR, momentum_start=0.0, momentum_end=0.0,
+    trainer = ganaug_trainer(images, criterion="pcd", k=1, lr=SKLEARN_LR, momentum_start=0.0, momentum_end=0.0,
                              weight_decay=0.0)
     batches = [x[i * BATCH : (i + 1) * BATCH].reshape(-1, 1, 28, 28) for i in range(steps)]
     for batch in batches:  # warm-up
@@ -246,7 +246,7 @@ def quality(seconds: float, betas: int, chains: int) -> RBM:
     ganaug_time = time.perf_counter() - start
     ours = report(part="quality", model="ganaug", train_s=round(ganaug_time, 1), epochs=round(step / per_epoch, 2),
                   planned_epochs=planned,
-                  recipe=trainer.config.train.model_dump(include={"method", "k", "lr", "lr_decay", "momentum_start",
+                  recipe=trainer.config.train.model_dump(include={"criterion", "k", "lr", "lr_decay", "momentum_start",
                                                                  "momentum_end", "momentum_switch_epoch", "weight_decay"}),
                   **test_log_likelihood(trainer.rbm, test, base, betas, chains))
 

@@ -46,10 +46,10 @@ def small_rbm(classes: int = 0, seed: int = 0) -> RBM:
     return rbm
 
 
-@pytest.mark.parametrize("method", ["cd", "pcd"])
-def test_cd_and_pcd_reduce_the_reconstruction_error_on_a_tiny_folder(cli, tmp_path, method):
+@pytest.mark.parametrize("criterion", ["cd", "pcd"])
+def test_cd_and_pcd_reduce_the_reconstruction_error_on_a_tiny_folder(cli, tmp_path, criterion):
     data = two_tone_folder(tmp_path / "data", per_class=16)
-    run = train(cli, data, "--epochs", "20", "--seed", "0", "--set", f"train.method={method}",
+    run = train(cli, data, "--epochs", "20", "--seed", "0", "--set", f"train.criterion={criterion}",
                 "--set", "model.labels=false", "--set", "eval.val_fraction=0", "--set", "train.lr=0.1",
                 "--set", "train.lr_decay=none")
     errors = [m["train_recon_error"] for m in epoch_lines(run)]
@@ -141,7 +141,7 @@ def test_the_packed_update_is_the_cd_gradient_with_momentum_and_weight_decay_on_
     for p in (rbm.W, rbm.b_v, rbm.b_h):
         p.normal_(0, 0.5)
     train = RbmConfig.model_validate(
-        {"train": {"method": "cd", "lr": 0.1, "momentum_start": 0.5, "momentum_end": 0.5, "weight_decay": 0.01}}
+        {"train": {"criterion": "cd", "lr": 0.1, "momentum_start": 0.5, "momentum_end": 0.5, "weight_decay": 0.01}}
     ).train
     learner = RbmLearner(rbm, train)
     assert rbm.W.data_ptr() == learner.packed.data_ptr()  # the model's parameters are views of the packed matrix

@@ -1,6 +1,7 @@
 """What commands write: results on stdout; logs, warnings and progress on stderr."""
 
 import logging
+import os
 import sys
 
 from pydantic import BaseModel, ValidationError
@@ -10,7 +11,9 @@ from ganaug_cli.progress import Progress
 
 
 def setup_output(quiet: bool) -> Progress:
-    """Send ganaug's log to stderr and choose how progress is shown."""
+    """Send ganaug's log to stderr and choose how progress is shown. The ranks other than 0 of
+    a torchrun job stay quiet: rank 0 speaks for the job."""
+    quiet = quiet or os.environ.get("RANK", "0") != "0"
     logger = logging.getLogger("ganaug")
     logger.handlers.clear()
     handler = logging.StreamHandler(sys.stderr)

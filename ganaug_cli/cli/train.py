@@ -1,5 +1,7 @@
 """train-<family>: one command per registered family, built from one template."""
 
+import logging
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -7,8 +9,33 @@ import typer
 
 from ganaug_cli.cli.output import print_result, setup_output
 from ganaug_cli.config import schema_default
+from ganaug_cli.errors import TrainingError
 from ganaug_cli.families import Family
+from ganaug_cli.training.distributed import in_job, world_from_environment
 from ganaug_cli.workflows.train import train_family
+
+
+def launch(processes: int, argv: list[str]) -> int:
+    """``ganaug ARGV`` as a job of ``processes`` processes on this machine, run by torchrun's
+    own launcher (torch.distributed.run) in this process; returns the job's exit code. The CPU
+    threads are shared out between the processes."""
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // processes)))
+    logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)  # ganaug reports failures itself
+    try:
+        run(parse_args(["--standalone", "--nproc-per-node", str(processes), "-m", "ganaug_cli", *argv]))
+    except ChildFailedError as exc:
+        rank, failure = exc.get_first_failure()
+        if failure.exitcode == 1:  # a ganaug error, which its rank has reported
+            return 1
+        how = f"was killed by {failure.signal_name()}" if failure.exitcode < 0 else f"exited with code {failure.exitcode}"
+        raise TrainingError(f"the training job stopped: its process of rank {rank} {how}") from None
+    except SignalException as exc:  # Ctrl-C or SIGTERM: the launcher has passed it on and waited for the job
+        return 128 + int(exc.sigval)
+    return 0
 
 
 def make_train_command(family: Family):
@@ -32,7 +59,15 @@ def make_train_command(family: Family):
         strict: Annotated[bool, typer.Option("--strict", help="Fail on any unusable image instead of skipping it.")] = False,
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Decode the folder afresh; do not use or write the cache.")] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (and the run folder).")] = False,
+        nproc: Annotated[Optional[int], typer.Option("--nproc", min=1, help="Train with N processes on this machine (torchrun; see docs/scaling.md).")] = None,
     ) -> None:
+        if nproc and nproc > 1 and not in_job():
+            options = {"--data": data, "--config": config, "--out": out, "--resume": resume, "--steps": steps,
+                       "--epochs": epochs, "--max-minutes": max_minutes, "--device": device, "--seed": seed}
+            argv = [part for flag, value in options.items() if value is not None for part in (flag, str(value))]
+            argv += [part for item in sets or [] for part in ("--set", item)]
+            argv += [flag for flag, on in (("--strict", strict), ("--no-cache", no_cache), ("--quiet", quiet)) if on]
+            raise typer.Exit(launch(nproc, [f"train-{family.name}", *argv]))
         progress = setup_output(quiet)
         given = {
             "data.path": ("--data", data),
@@ -50,7 +85,8 @@ def make_train_command(family: Family):
         run_dir = train_family(
             family, config_file=config, flags=flags, sets=sets or [], resume=resume, out=out, progress=progress
         )
-        print_result(str(run_dir))
+        if not in_job() or world_from_environment().main:
+            print_result(str(run_dir))
 
     command.__doc__ = f"{family.summary}\n\nExample: {family.example}"
     return command

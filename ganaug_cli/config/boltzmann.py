@@ -43,17 +43,33 @@ AutoOrPositiveFloat = Annotated[float | Literal["auto"], AfterValidator(_auto_or
 AutoOrPositiveInt = Annotated[int | Literal["auto"], AfterValidator(_auto_or_positive)]
 
 
-# train.lr=auto picks by visible units: Gaussian units need a smaller step (Hinton's guide).
-AUTO_LR = {"bernoulli": 0.05, "gaussian": 0.001}
+# train.lr=auto picks by criterion and visible units: CD/PCD take plain gradient steps, where
+# Gaussian units need a smaller one (Hinton's guide); the autograd criteria take Adam steps.
+AUTO_LR = {
+    ("pcd", "bernoulli"): 0.05, ("pcd", "gaussian"): 0.001, ("cd", "bernoulli"): 0.05, ("cd", "gaussian"): 0.001,
+    ("ratio-matching", "bernoulli"): 0.003, ("score-matching", "gaussian"): 0.001,
+    ("nce", "bernoulli"): 0.003, ("nce", "gaussian"): 0.001,
+}
+SAMPLED_CRITERIA = ("cd", "pcd")  # the rest are objectives differentiated by autograd
+Criterion = Literal["pcd", "cd", "ratio-matching", "score-matching", "nce"]
 
 
 class RbmTrainConfig(TrainConfig):
     epochs: int | None = Field(20, gt=0)
     batch_size: int = Field(100, gt=0, description="also the number of persistent chains (pcd)")
-    method: Literal["cd", "pcd"] = Field("pcd", description="contrastive divergence or persistent CD")
-    k: int = Field(1, gt=0, description="Gibbs steps per update")
+    criterion: Criterion = Field(
+        "pcd",
+        description="pcd or cd (contrastive divergence, persistent or not); ratio-matching (binary data), "
+        "score-matching (gaussian visibles) or nce (noise-contrastive estimation), each by Adam on its objective",
+    )
+    k: int = Field(1, gt=0, description="cd/pcd: Gibbs steps per update")
     lr: AutoOrPositiveFloat = Field(
-        "auto", description="learning rate; auto = 0.05 for bernoulli visibles, 0.001 for gaussian"
+        "auto",
+        description="learning rate; auto = cd/pcd: 0.05 for bernoulli visibles, 0.001 for gaussian; "
+        "ratio-matching and bernoulli nce: 0.003; score-matching and gaussian nce: 0.001",
+    )
+    nce_noise_ratio: int = Field(
+        4, gt=0, description="nce: noise samples per data image, from a factorial model of the data"
     )
     # Tieleman (2008) decays PCD's rate to 0: with a fixed rate the final model keeps modes its
     # fast-moving chains escaped, and sampling from noise falls into them (docs/benchmarks.md).
@@ -62,14 +78,29 @@ class RbmTrainConfig(TrainConfig):
     )
     # Hinton's guide uses momentum 0.5 -> 0.9 and weight decay 1e-4 with CD; with PCD both
     # lowered held-out likelihood on Fashion-MNIST (docs/benchmarks.md), so they start off.
-    momentum_start: float = Field(0.0, ge=0, lt=1, description="momentum until the switch epoch (cd: try 0.5)")
-    momentum_end: float = Field(0.0, ge=0, lt=1, description="momentum from the switch epoch on (cd: try 0.9)")
+    momentum_start: float = Field(0.0, ge=0, lt=1, description="cd/pcd: momentum until the switch epoch (cd: try 0.5)")
+    momentum_end: float = Field(0.0, ge=0, lt=1, description="cd/pcd: momentum from the switch epoch on (cd: try 0.9)")
     momentum_switch_epoch: int = Field(5, ge=0, description="epoch at which momentum switches")
     weight_decay: float = Field(0.0, ge=0, description="L2 penalty on the weights (cd: try 1e-4)")
     init_std: float = Field(0.01, gt=0, description="standard deviation of the initial weights")
-    sparsity_target: float | None = Field(None, gt=0, lt=1, description="wanted mean hidden activation")
+    sparsity_target: float | None = Field(None, gt=0, lt=1, description="cd/pcd: wanted mean hidden activation")
     sparsity_cost: float = Field(0.01, ge=0, description="weight of the sparsity penalty (when a target is set)")
     sparsity_decay: float = Field(0.95, ge=0, lt=1, description="decay of the running mean hidden activation")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _method_is_now_criterion(cls, data):
+        # Runs written before the criteria existed name CD/PCD as train.method.
+        if isinstance(data, dict) and "method" in data and "criterion" not in data:
+            data = {**data, "criterion": data["method"]}
+            del data["method"]
+        return data
+
+    @model_validator(mode="after")
+    def _sparsity_needs_sampled_criterion(self):
+        if self.sparsity_target is not None and self.criterion not in SAMPLED_CRITERIA:
+            raise ValueError(f"sparsity_target: applies to cd and pcd, not criterion={self.criterion}")
+        return self
 
 
 class RbmEvalConfig(Section):
@@ -109,9 +140,29 @@ class GibbsOptions(Section):
     images_per_chain: int = Field(1, gt=0, description="images kept from each chain (1 = independent chains)")
 
 
+def _check_criterion(config, layers_above: bool):
+    """The criterion must exist for the visible units: ratio matching needs binary data, score
+    matching real-valued data. A DBN's layers above the first are binary whatever the image is."""
+    criterion, model = config.train.criterion, config.model
+    binary_images = model.visible == "bernoulli" and model.binarize != "none"
+    if criterion == "score-matching" and model.visible != "gaussian":
+        raise ValueError("criterion=score-matching needs real-valued data: set model.visible=gaussian "
+                         "(binary data: criterion=ratio-matching)")
+    if criterion == "ratio-matching" and model.visible == "gaussian":
+        raise ValueError("criterion=ratio-matching needs binary data; gaussian visibles take criterion=score-matching")
+    if criterion in ("ratio-matching", "nce") and model.visible == "bernoulli" and not binary_images:
+        raise ValueError(f"criterion={criterion} needs binary images: set model.binarize=threshold or stochastic")
+    if layers_above and criterion not in SAMPLED_CRITERIA and config.train.up_pass != "samples":
+        # Score matching's layers above the first are binary and take its binary form, ratio matching.
+        raise ValueError(f"criterion={criterion} needs binary data in every layer above the first: "
+                         "set train.up_pass=samples")
+    return config
+
+
 def _resolve_lr(config):
     if config.train.lr == "auto":  # a copy: never touch a shared default section
-        config.train = config.train.model_copy(update={"lr": AUTO_LR[config.model.visible]})
+        rate = AUTO_LR[config.train.criterion, config.model.visible]
+        config.train = config.train.model_copy(update={"lr": rate})
     return config
 
 
@@ -124,7 +175,7 @@ class RbmConfig(Section):
 
     @model_validator(mode="after")
     def _lr(self):
-        return _resolve_lr(self)
+        return _resolve_lr(_check_criterion(self, layers_above=False))
 
 
 class DbnModelConfig(VisibleUnitsConfig):
@@ -158,6 +209,6 @@ class DbnConfig(Section):
 
     @model_validator(mode="after")
     def _lr(self):
-        return _resolve_lr(self)
+        return _resolve_lr(_check_criterion(self, layers_above=len(self.model.layers) > 1))
 
 

@@ -97,6 +97,8 @@ def _source_of(path: KeyPath, sources: dict[KeyPath, str]) -> str:
 def _problem_line(source: str, path: KeyPath, message: str) -> str:
     """A flag or ``--set key`` already names its key; files and run configs need the path."""
     dotted = ".".join(path)
+    if not dotted:  # a rule across keys: its message names them
+        return f"{source}: {message}"
     if source == f"--set {dotted}" or (source.startswith("--") and not source.startswith("--set")):
         return f"{source}: {message}"
     return f"{source}: {dotted}: {message}"

@@ -7,6 +7,7 @@ import torch
 from pydantic import BaseModel
 
 from ganaug_cli.models import GenerativeModel
+from ganaug_cli.training.distributed import SINGLE, World
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Trainer(ABC):
     family: str
     balanced_batches = False  # draw classes evenly instead of shuffling each epoch
     checkpoint_each_epoch = False  # also checkpoint at every epoch's end (Boltzmann models)
+    world: World = SINGLE  # the job's processes; the workflow sets it for a torchrun job
 
     def __init__(self, config: BaseModel, info: DataInfo, device: torch.device):
         self.config, self.info, self.device = config, info, device

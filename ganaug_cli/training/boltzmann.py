@@ -109,7 +109,7 @@ class TrainingRecon:
 
 
 class BoltzmannTrainer(Trainer):
-    """A trainer whose model is one RBM or a stack of them, learnt by CD / PCD.
+    """A trainer whose model is one RBM or a stack of them, learnt by CD / PCD or an objective.
 
     Subclasses build ``self.bottom`` (the RBM that sees the image) before calling
     ``setup_visible``, and count their updates in ``self.updates``.
@@ -138,7 +138,8 @@ class BoltzmannTrainer(Trainer):
         """Keep the validation split and fit the visible data (and the AIS base rates,
         ``self.base_bias``) to the training part; returns that part."""
         train, val = split_validation(images.shape[0], self.config.eval.val_fraction)
-        self.steps_per_epoch = math.ceil(len(train) / self.config.train.batch_size)
+        # A step of a job takes one global batch: batch_size images from each process.
+        self.steps_per_epoch = math.ceil(len(train) / (self.config.train.batch_size * self.world.size))
         self.base_bias = self.visible.fit(images[train], labels[train], fresh=self.updates == 0)
         if len(val):
             self.held_out = images[val].to(self.device), labels[val].to(self.device)
@@ -153,6 +154,13 @@ class BoltzmannTrainer(Trainer):
 
     def extra_previews(self):
         return {"filters": (self.bottom.filters().cpu(), 8)}
+
+    def step_metrics(self, measured: torch.Tensor | None, learner) -> dict[str, torch.Tensor]:
+        """The training recon error, and the objective of the criteria that follow one."""
+        metrics = self.recon.step(measured)
+        if learner.objective is not None:
+            metrics["objective"] = learner.objective
+        return metrics
 
     def recon_state(self) -> dict:
         return {"updates": self.updates, "recon_error": self.recon.value}

@@ -77,6 +77,7 @@ class DaeTrainer(Trainer):
             total = total + model.contractive * losses["loss_contractive"]
         self.optimiser.zero_grad(set_to_none=True)
         total.backward()
+        self.world.average_gradients(self.net.parameters())
         self.optimiser.step()
         self._update_ema()
         return {name: value.detach() for name, value in losses.items()}

@@ -13,7 +13,7 @@ from ganaug_cli.models.dbn import DBN
 from ganaug_cli.models.rbm_likelihood import reconstruction_error
 from ganaug_cli.training.base import DataInfo
 from ganaug_cli.training.boltzmann import BoltzmannTrainer, init_weights, momentum_at, rate_at
-from ganaug_cli.training.rbm_learner import RbmLearner
+from ganaug_cli.training.rbm_objective_learner import learner_for
 
 
 class DbnTrainer(BoltzmannTrainer):
@@ -27,7 +27,7 @@ class DbnTrainer(BoltzmannTrainer):
             init_weights(rbm, config.train.init_std)
         self.dbn.to(device)
         self.setup_visible(self.dbn.rbms[0])
-        self.learners = [RbmLearner(rbm, config.train) for rbm in self.dbn.rbms]
+        self.learners = [learner_for(rbm, config.train) for rbm in self.dbn.rbms]
         self.training_images: tuple[torch.Tensor, torch.Tensor] | None = None
         self.started_layer = 0  # the highest layer whose chain start is fitted to its data
 
@@ -43,6 +43,9 @@ class DbnTrainer(BoltzmannTrainer):
 
     def hold_out(self, images, labels):
         self.training_images, self.started_layer = super().hold_out(images, labels), 0
+        if self.config.train.criterion == "nce":
+            images, labels = self.training_images
+            self.learners[0].fit_noise(self.visible.evaluation(images.to(self.device)), labels.to(self.device))
         return self.training_images
 
     @torch.no_grad()
@@ -52,6 +55,8 @@ class DbnTrainer(BoltzmannTrainer):
         images, labels = self.training_images
         units = self.dbn.up(self.visible.evaluation(images.to(self.device)), layer)
         self.dbn.rbms[layer].fit_start(units, labels)
+        if self.config.train.criterion == "nce":
+            self.learners[layer].fit_noise(units, labels.to(self.device))
         self.started_layer = layer
 
     def _layer_data(self, image_units: torch.Tensor, labels: torch.Tensor, layer: int, sample: bool) -> torch.Tensor:
@@ -69,9 +74,9 @@ class DbnTrainer(BoltzmannTrainer):
         update_in_layer = self.updates - layer * per_layer
         rate = rate_at(cfg, update_in_layer, per_layer)
         momentum = momentum_at(cfg, update_in_layer // self.steps_per_epoch)
-        measured = self.learners[layer].update(v, rate, momentum, self.recon.due(self.updates))
+        measured = self.learners[layer].update(v, rate, momentum, self.recon.due(self.updates), self.world)
         self.updates += 1
-        return self.recon.step(measured)
+        return self.step_metrics(measured, self.learners[layer])
 
     def extra_metrics(self):
         return {"layer": self.layer_at(max(self.updates - 1, 0)) + 1}

@@ -85,8 +85,9 @@ class AdaptiveStrength:
         self.interval = interval
         self._signs: list[float] = []
 
-    def observe(self, real_scores: torch.Tensor) -> None:
-        self._signs.append(torch.sign(real_scores.detach()).mean().item())
+    def observe(self, sign: torch.Tensor) -> None:
+        """``sign``: the batch's mean sign of the discriminator's scores on real images."""
+        self._signs.append(sign.item())
         if len(self._signs) >= self.interval:
             r_t = sum(self._signs) / len(self._signs)
             self.p = min(1.0, max(0.0, self.p + (self.step_size if r_t > self.target else -self.step_size)))

@@ -96,9 +96,12 @@ class GanTrainer(Trainer):
             loss_d = loss_d + cfg.r1_gamma / 2 * grad.float().pow(2).sum(dim=(1, 2, 3)).mean()
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
+        self.world.average_gradients(self.D.parameters())
         self.opt_d.step()
-        if self.adaptive:
-            self.adaptive.observe(real_scores)
+        if self.adaptive:  # the overfitting signal of the global batch, so p stays alike on every rank
+            sign = torch.sign(real_scores.detach()).mean()
+            self.world.average_([sign])
+            self.adaptive.observe(sign)
 
         # Generator step
         z = torch.randn(real.shape[0], self.G.z_dim, device=self.device)
@@ -112,6 +115,7 @@ class GanTrainer(Trainer):
                 loss_g = g_loss(cfg.loss, self.D(self._augment(self.G(z, labels)), labels).float())
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
+        self.world.average_gradients(self.G.parameters())
         self.opt_g.step()
         self.D.requires_grad_(True)
         self._update_ema()

@@ -18,6 +18,7 @@ from ganaug_cli.progress import SILENT, Progress
 from ganaug_cli.runs import append_metrics, latest_checkpoint
 from ganaug_cli.training.base import Trainer
 from ganaug_cli.training.checkpoint import write_training_checkpoint
+from ganaug_cli.training.distributed import SINGLE, World
 from ganaug_cli.training.tensorboard import open_tensorboard
 
 
@@ -114,6 +115,24 @@ def _check_finite(losses: dict[str, float], step: int, run_dir: Path) -> None:
         raise TrainingError(f"{', '.join(bad)} became {losses[bad[0]]} at step {step}; training stopped ({kept})")
 
 
+class RankSteps:
+    """The per-step decisions every rank must take alike: the losses (averaged, so the log and
+    the NaN check agree), and whether to stop (a signal or the time budget seen by any rank)."""
+
+    def __init__(self, world: World, device: torch.device):
+        self.world, self.device = world, device
+
+    def agree(self, losses: dict[str, torch.Tensor], stop: bool, out_of_time: bool) -> tuple[dict[str, float], bool, bool]:
+        if not self.world.active:
+            return {k: float(v) for k, v in losses.items()}, stop, out_of_time
+        values = torch.stack([v.detach().float().to(self.device) for v in losses.values()]
+                             + [torch.tensor(float(stop), device=self.device),
+                                torch.tensor(float(out_of_time), device=self.device)])
+        self.world.average_([values])
+        *means, stop_share, time_share = values.tolist()
+        return dict(zip(losses, means)), stop_share > 0, time_share > 0
+
+
 def train_loop(
     trainer: Trainer,
     images: torch.Tensor,
@@ -121,22 +140,29 @@ def train_loop(
     run_dir: Path,
     state: LoopState,
     progress: Progress = SILENT,
+    world: World = SINGLE,
 ) -> LoopState:
-    """Train until the config's steps, epochs or minutes run out; checkpoint at the end."""
+    """Train until the config's steps, epochs or minutes run out; checkpoint at the end.
+
+    In a job of several processes (``world``) every rank runs this loop on its slice of each
+    global batch of batch_size × ranks images; rank 0 alone logs, previews and checkpoints."""
     cfg = trainer.config.train
     device = trainer.device
     images, labels = trainer.hold_out(images, labels)
     images, labels = images.to(device), labels.to(device)  # small data: kept on the device
-    batches = BatchPlan(labels.cpu(), cfg.batch_size, state.seed, trainer.balanced_batches)
-    per_epoch = math.ceil(images.shape[0] / cfg.batch_size)
+    batches = BatchPlan(labels.cpu(), cfg.batch_size * world.size, state.seed, trainer.balanced_batches)
+    mine = slice(world.rank * cfg.batch_size, (world.rank + 1) * cfg.batch_size)
+    per_epoch = math.ceil(images.shape[0] / (cfg.batch_size * world.size))
+    ranks = RankSteps(world, device)
     last_step = min(cfg.steps or math.inf, (trainer.planned_epochs() or math.inf) * per_epoch)
     deadline = time.monotonic() + cfg.max_minutes * 60 if cfg.max_minutes else math.inf
     sums: dict[str, float] = {}
     interval_steps, interval_start = 0, time.monotonic()
-    board = open_tensorboard(run_dir)
+    board = open_tensorboard(run_dir if world.main else None)
 
     def save(step: int) -> None:
-        write_training_checkpoint(trainer, run_dir, step, state.seed)
+        if world.main:
+            write_training_checkpoint(trainer, run_dir, step, state.seed)
 
     def log_interval(extra: dict) -> None:
         """One metrics.jsonl line: the steps since the last line, averaged, and ``extra``."""
@@ -146,10 +172,11 @@ def train_loop(
             elapsed = time.monotonic() - interval_start
             record.update({k: round(v / interval_steps, 5) for k, v in sums.items()})
             record.update(trainer.extra_metrics())
-            record["images_per_s"] = round(interval_steps * cfg.batch_size / max(elapsed, 1e-9), 2)
+            record["images_per_s"] = round(interval_steps * cfg.batch_size * world.size / max(elapsed, 1e-9), 2)
         record.update(extra)
-        append_metrics(run_dir, record)
-        board.scalars(record, state.step)
+        if world.main:
+            append_metrics(run_dir, record)
+            board.scalars(record, state.step)
         sums, interval_steps, interval_start = {}, 0, time.monotonic()
 
     total = None if last_step == math.inf else int(last_step)
@@ -157,11 +184,13 @@ def train_loop(
     with deferred_signals() as stop, progress.task("training", total=total, unit="step") as bar:
         bar.update(state.step)
         bar.count = 0  # the rate counts this session's steps only
-        while state.step < last_step and time.monotonic() < deadline:
-            index = batches.indices(state.step).to(device)
+        out_of_time = False
+        while state.step < last_step and not out_of_time:
+            index = batches.indices(state.step)[mine].to(device)
             # index_select: faster on CPU than images[index] (docs/benchmarks.md, RBM profile).
             batch = torch.index_select(images, 0, index).float().div_(255)
-            losses = {k: float(v) for k, v in trainer.train_step(batch, labels[index]).items()}
+            losses, stopping, out_of_time = ranks.agree(trainer.train_step(batch, labels[index]),
+                                                        stop.signal is not None, time.monotonic() >= deadline)
             _check_finite(losses, state.step + 1, run_dir)
             state.step += 1
             interval_steps += 1
@@ -169,24 +198,27 @@ def train_loop(
                 sums[k] = sums.get(k, 0.0) + v
             bar.update(1, **{k: round(v, 4) for k, v in losses.items()}, img_per_s=round(bar.rate * cfg.batch_size, 1))
             record = {}
-            if state.step % per_epoch == 0:
+            if state.step % per_epoch == 0 and world.main:  # metrics only: the other ranks go on
                 record.update(trainer.end_of_epoch(state.step // per_epoch, images, labels))
             if state.step % cfg.log_every == 0 or record:
                 log_interval(record)
-            if state.step % cfg.preview_every == 0:
+            if state.step % cfg.preview_every == 0 and world.main:
                 board.image(save_preview(trainer, run_dir, state.step), state.step)
             epoch_done = state.step % per_epoch == 0 and trainer.checkpoint_each_epoch
             if state.step % cfg.checkpoint_every == 0 or epoch_done:
                 save(state.step)
-            if stop.signal is not None:
+            if stopping:
                 save(state.step)
-                raise stop.exception()
-    final = trainer.end_of_run(images, labels) if state.step > first_step else {}
+                raise stop.exception() if stop.signal is not None else Terminated()
+    final = trainer.end_of_run(images, labels) if state.step > first_step and world.main else {}
     if interval_steps or final:  # every run, however short, ends with a line for its last steps
         log_interval(final)
-    newest = latest_checkpoint(run_dir)
-    if newest is None or newest.name != f"step-{state.step:08d}.pt":
-        save(state.step)
-    save_preview(trainer, run_dir, state.step)
+    if world.main:
+        newest = latest_checkpoint(run_dir)
+        if newest is None or newest.name != f"step-{state.step:08d}.pt":
+            save(state.step)
+        save_preview(trainer, run_dir, state.step)
     board.close()
+    world.check_replicas(trainer.sampling_model, state.step)
+    world.barrier()  # no rank leaves (and tears the group down) while rank 0 still writes
     return state

@@ -11,7 +11,7 @@ from ganaug_cli.models.rbm_likelihood import log_likelihood, pseudo_log_likeliho
 from ganaug_cli.models.rbm_partition import ais_log_partition
 from ganaug_cli.training.base import DataInfo
 from ganaug_cli.training.boltzmann import BoltzmannTrainer, init_weights, momentum_at, rate_at
-from ganaug_cli.training.rbm_learner import RbmLearner
+from ganaug_cli.training.rbm_objective_learner import learner_for
 
 
 class RbmTrainer(BoltzmannTrainer):
@@ -24,12 +24,18 @@ class RbmTrainer(BoltzmannTrainer):
         init_weights(self.rbm, config.train.init_std)
         self.rbm.to(device)
         self.setup_visible(self.rbm)
-        self.learner = RbmLearner(self.rbm, config.train)
+        self.learner = learner_for(self.rbm, config.train)
         self.ais_updates: int | None = None  # when the last likelihood estimate was made
 
     @property
     def sampling_model(self) -> RBM:
         return self.rbm
+
+    def hold_out(self, images, labels):
+        images, labels = super().hold_out(images, labels)
+        if self.config.train.criterion == "nce":
+            self.learner.fit_noise(self.visible.evaluation(images.to(self.device)), labels.to(self.device))
+        return images, labels
 
     def train_step(self, images, labels):
         v = self.visible.with_labels(self.visible.images(images), labels, self.rbm.num_classes)
@@ -39,9 +45,9 @@ class RbmTrainer(BoltzmannTrainer):
         # so a cut run resumed to its planned end matches a straight one.
         planned = cfg.epochs * self.steps_per_epoch if cfg.epochs else cfg.steps or math.inf
         rate = rate_at(cfg, self.updates, planned)
-        measured = self.learner.update(v, rate, momentum, measure=self.recon.due(self.updates))
+        measured = self.learner.update(v, rate, momentum, self.recon.due(self.updates), self.world)
         self.updates += 1
-        return self.recon.step(measured)
+        return self.step_metrics(measured, self.learner)
 
     def end_of_epoch(self, epoch, images, labels):
         return self.metrics(images, labels, epoch if self.ais_due(epoch) else None)
@@ -82,9 +88,11 @@ class RbmTrainer(BoltzmannTrainer):
         if rbm.gaussian:  # densities of standardised pixels -> of pixels in [0, 1]
             log_p = log_p - rbm.pixel_std.log().sum().double()
         spread = math.sqrt(estimate.std**2 + (log_p.var().item() / len(log_p) if len(log_p) > 1 else 0.0))
+        learned = {"nce_log_z": round(float(self.learner.log_z), 4)} if self.config.train.criterion == "nce" else {}
         return {
             "ais_log_z": round(estimate.log_z, 4),
             "ais_log_z_std": round(estimate.std, 4),
+            **learned,
             f"{prefix}_log_p": round(log_p.mean().item(), 4),
             f"{prefix}_log_p_std": round(spread, 4),
         }

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ganaug_cli.random_sources import training_random
+from ganaug_cli.training.distributed import SINGLE, World
 from ganaug_cli.models.rbm import RBM, bernoulli, sample_categorical, softmax_rows
 
 # The per-step training recon error is a progress signal (the held-out one is measured each
@@ -55,6 +56,8 @@ class StepBuffers:
 class RbmLearner:
     """CD-k / PCD-k updates of one RBM; its velocities and persistent chains are checkpointed."""
 
+    objective = None  # CD follows no objective's gradient, so it has none to log
+
     def __init__(self, rbm: RBM, train):
         self.rbm, self.train = rbm, train
         self.packed, views = pack(dict(rbm.named_parameters()))
@@ -70,13 +73,25 @@ class RbmLearner:
         self.buffers: StepBuffers | None = None
 
     @torch.no_grad()
-    def update(self, v0: torch.Tensor, rate: float, momentum: float, measure: bool = True) -> torch.Tensor | None:
+    def update(self, v0: torch.Tensor, rate: float, momentum: float, measure: bool = True,
+               world: World = SINGLE) -> torch.Tensor | None:
         """One update from visible vectors ``v0`` at learning rate ``rate``; returns the
         reconstruction error of the batch's first rows when ``measure`` (an extra small
-        product), else None."""
+        product), else None.
+
+        In a job of several processes each rank updates from its own batch and chains, then
+        the ranks average their new parameters, velocities and sparsity statistics: from equal
+        starting values, that is the update of the averaged gradient."""
         if self.rbm.gaussian:
-            return self._update_scaled(v0, rate, momentum, measure)
-        return self._update_packed(v0, rate, momentum, measure)
+            recon = self._update_scaled(v0, rate, momentum, measure)
+        else:
+            recon = self._update_packed(v0, rate, momentum, measure)
+        if world.active:
+            shared = [self.packed, self.packed_velocity]
+            if self.rbm.gaussian:
+                shared += [self.rbm.log_var, self.velocity["log_var"]]
+            world.average_(shared + ([self.activity] if self.activity is not None else []))
+        return recon
 
     def _update_packed(self, v0: torch.Tensor, rate: float, momentum: float, measure: bool) -> torch.Tensor | None:
         rbm, cfg, n = self.rbm, self.train, v0.shape[0]
@@ -88,7 +103,7 @@ class RbmLearner:
         b = self.buffers
         b.data_units.copy_(v0)
         ph0, phk = b.ph0, b.phk
-        persistent = cfg.method == "pcd" and self.chain is not None and self.chain.shape[0] == n
+        persistent = cfg.criterion == "pcd" and self.chain is not None and self.chain.shape[0] == n
         if not persistent:  # the chains start from the data's hidden states
             torch.mm(b.data, b.up, out=ph0).sigmoid_()
             bernoulli(ph0, self.random, out=b.hidden_states, scratch=b.threshold)
@@ -100,9 +115,9 @@ class RbmLearner:
                 torch.mm(b.visible, b.up, out=b.probabilities).sigmoid_()
             else:
                 torch.mm(b.model, b.up, out=phk).sigmoid_()
-            if step < cfg.k - 1 or cfg.method == "pcd":
+            if step < cfg.k - 1 or cfg.criterion == "pcd":
                 bernoulli(phk, self.random, out=b.hidden_states, scratch=b.threshold)
-        if cfg.method == "pcd":
+        if cfg.criterion == "pcd":
             self.chain = b.hidden_states
         recon = self.reconstruction_error(v0, ph0) if measure else None
         phk.neg_()  # the stacked product below then subtracts the model's statistics
@@ -138,15 +153,15 @@ class RbmLearner:
         n, P = v0.shape[0], rbm.pixels
         s0 = rbm.scale(v0)
         ph0 = torch.addmm(rbm.b_h, s0, rbm.W).sigmoid_()
-        persistent = cfg.method == "pcd" and self.chain is not None and self.chain.shape[0] == n
+        persistent = cfg.criterion == "pcd" and self.chain is not None and self.chain.shape[0] == n
         h = self.chain if persistent else bernoulli(ph0, self.random)
         for step in range(cfg.k):
             vk, _ = rbm.sample_visible(h, self.random)
             sk = rbm.scale(vk)
             phk = torch.addmm(rbm.b_h, sk, rbm.W).sigmoid_()
-            if step < cfg.k - 1 or cfg.method == "pcd":
+            if step < cfg.k - 1 or cfg.criterion == "pcd":
                 h = bernoulli(phk, self.random)
-        if cfg.method == "pcd":
+        if cfg.criterion == "pcd":
             self.chain = h
         recon = self.reconstruction_error(v0, ph0) if measure else None
         # All gradients come from the current parameters, so the variance one is taken first.

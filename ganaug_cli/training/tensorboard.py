@@ -34,7 +34,11 @@ class _Board(_NoBoard):
         self.writer.close()
 
 
-def open_tensorboard(run_dir: Path):
+def open_tensorboard(run_dir: Path | None):
+    """TensorBoard files in the run folder when the extra is installed; ``None``: none (a rank
+    other than 0 of a job)."""
+    if run_dir is None:
+        return _NoBoard()
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:  # the extra is optional: no TensorBoard files then

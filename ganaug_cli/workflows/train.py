@@ -14,6 +14,9 @@ from ganaug_cli.progress import SILENT, Progress
 from ganaug_cli.runs import create_run_dir, write_run_config
 from ganaug_cli.training.base import DataInfo
 from ganaug_cli.training.checkpoint import restore_rng
+from ganaug_cli.training.distributed import (
+    World, process_group, rank_device, rank_seed, state_tensors, world_from_environment,
+)
 from ganaug_cli.training.loop import LoopState, train_loop
 from ganaug_cli.workflows.run_plan import RunPlan, plan_run
 
@@ -45,12 +48,25 @@ def train_family(
     out: Path | None = None,
     progress: Progress = SILENT,
 ) -> Path:
-    """Validate everything, train, and return the run folder."""
+    """Validate everything, train, and return the run folder. Under torchrun, every rank of
+    the job calls this; they train one model together (training/distributed.py)."""
     if resume is not None and out is not None:
         raise TrainingError("--out cannot be combined with --resume (the run folder is the one resumed)")
-    plan = plan_run(family, config_file=config_file, flags=flags, sets=sets, resume=resume, progress=progress)
+    world = world_from_environment()
+    with process_group(world):
+        return _train(family, world, config_file, flags, sets, resume, out, progress)
+
+
+def _train(family, world: World, config_file, flags, sets, resume, out, progress) -> Path:
+    def planned() -> RunPlan:
+        return plan_run(family, config_file=config_file, flags=flags, sets=sets, resume=resume, progress=progress)
+
+    # Rank 0 decodes the folder (and writes its cache) first; the others then read the cache.
+    plan = planned() if world.main else None
+    world.barrier()
+    plan = plan or planned()
     config = plan.config
-    device = plan.device
+    device = rank_device(world, plan.device)
     info = _data_info(plan)
     checkpoint = plan.checkpoint
     if checkpoint is not None:
@@ -66,17 +82,30 @@ def train_family(
                 "data": config.data.model_copy(update={"path": Path(config.data.path).resolve()}),
             }
         )
-        run_dir = create_run_dir(family.name, out)
-        write_run_config(run_dir, config.model_dump(mode="json"))
+        seed = world.gather(seed)[0]  # rank 0's fresh seed is the job's
+        config = config.model_copy(update={"train": config.train.model_copy(update={"seed": seed})})
+        run_dir = create_run_dir(family.name, out) if world.main else None
+        run_dir = Path(world.gather(str(run_dir))[0])
+        if world.main:
+            write_run_config(run_dir, config.model_dump(mode="json"))
     log.info("run folder: %s", run_dir)
     log.info("device: %s%s", device, " (auto)" if config.train.device == "auto" else "")
-    torch.manual_seed(seed)
+    if world.active:
+        log.info("processes: %d, global batch %d (train.batch_size %d per process)", world.size,
+                 world.size * config.train.batch_size, config.train.batch_size)
+    torch.manual_seed(rank_seed(seed, world))
     trainer = family.trainer(config, info, device)
+    trainer.world = world
     state = LoopState(step=0, seed=seed)
     if checkpoint is not None:
         trainer.load_state_dict(checkpoint["trainer"])
-        restore_rng(checkpoint["rng"], device)
         state.step = int(checkpoint["step"])
+        if world.main:
+            restore_rng(checkpoint["rng"], device)
+        else:  # only rank 0's streams are checkpointed; the others start afresh for this step
+            torch.manual_seed(rank_seed(seed + state.step, world))
         log.info("resuming from %s (step %d)", plan.resume_from, state.step)
-    train_loop(trainer, plan.data.images, plan.data.labels, run_dir, state, progress)
+    else:
+        world.broadcast_(state_tensors(trainer.state_dict()))  # every replica starts as rank 0's
+    train_loop(trainer, plan.data.images, plan.data.labels, run_dir, state, progress, world)
     return run_dir
