@@ -25,16 +25,16 @@ import time
 import numpy as np
 import torch
 from common import DOCS, load_split, write_section
+from rbm_vs_sklearn import BATCH, HIDDEN, train_for
 
 from ganaug_cli.config import RbmConfig
 from ganaug_cli.imaging import save_grid
 from ganaug_cli.models.rbm import RBM
 from ganaug_cli.models.rbm_objectives import ratio_matching
 from ganaug_cli.training.base import DataInfo
-from ganaug_cli.training.loop import BatchPlan
 from ganaug_cli.training.rbm import RbmTrainer
 
-HIDDEN, BATCH, TRAIN_IMAGES = 500, 100, 10_000
+TRAIN_IMAGES = 10_000
 RESULTS = DOCS / "rbm-criteria-results.json"
 ARMS = {  # arm -> (criterion, visible units)
     "pcd": ("pcd", "bernoulli"),
@@ -67,17 +67,6 @@ def trainer_for(criterion: str, visible: str, images: torch.Tensor, steps: int, 
     trainer = RbmTrainer(config, DataInfo(1, 28, ["all"], [len(images)]), torch.device("cpu"))
     trainer.hold_out(images, torch.zeros(len(images), dtype=torch.long))
     return trainer
-
-
-def train_for(trainer: RbmTrainer, images: torch.Tensor, steps: int, budget: float) -> int:
-    labels = torch.zeros(len(images), dtype=torch.long)
-    plan = BatchPlan(labels, BATCH, 0, False)
-    step, start = 0, time.perf_counter()
-    while step < steps and time.perf_counter() - start < budget:
-        index = plan.indices(step)
-        float(trainer.train_step(images[index].float() / 255, labels[index])["recon_error"])
-        step += 1
-    return step
 
 
 def measure(arm: str, seconds: float, betas: int, chains: int, grids: bool) -> dict:

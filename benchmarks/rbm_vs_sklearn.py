@@ -74,6 +74,19 @@ def ganaug_trainer(images: torch.Tensor, **train) -> RbmTrainer:
     return trainer
 
 
+def train_for(trainer: RbmTrainer, images: torch.Tensor, steps: int, budget: float) -> int:
+    """Up to ``steps`` shuffled batches of uint8 ``images`` (N×1×28×28) within ``budget`` seconds;
+    returns the steps taken."""
+    labels = torch.zeros(len(images), dtype=torch.long)
+    plan = BatchPlan(labels, BATCH, 0, False)
+    step, start = 0, time.perf_counter()
+    while step < steps and time.perf_counter() - start < budget:
+        index = plan.indices(step)
+        float(trainer.train_step(images[index].float() / 255, labels[index])["recon_error"])
+        step += 1
+    return step
+
+
 def sklearn_rbm(**kwargs):
     from sklearn.neural_network import BernoulliRBM
 
@@ -221,18 +234,11 @@ def quality(seconds: float, betas: int, chains: int) -> RBM:
     base = base_rates(images.float() / 255)
     n = len(images)
     per_epoch = math.ceil(n / BATCH)
-    labels = torch.zeros(n, dtype=torch.long)
 
     stored = images.reshape(-1, 1, 28, 28)
-    plan = BatchPlan(labels, BATCH, 0, False)
 
     def train_steps(trainer: RbmTrainer, steps: int, budget: float) -> int:
-        step, start = 0, time.perf_counter()
-        while step < steps and time.perf_counter() - start < budget:
-            index = plan.indices(step)
-            float(trainer.train_step(stored[index].float() / 255, labels[index])["recon_error"])
-            step += 1
-        return step
+        return train_for(trainer, stored, steps, budget)
 
     # Like sklearn below, ganaug plans as many epochs as a one-epoch probe says fit in the
     # budget: its learning rate decays to 0 over the planned epochs.

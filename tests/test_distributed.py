@@ -117,3 +117,11 @@ def test_a_rank_killed_mid_run_ends_the_job_with_an_error_and_keeps_the_last_che
     assert checkpoints(run)  # the last good checkpoint is kept
     assert "Traceback" not in err
     assert "error: the training job stopped: its process of rank 1 was killed by SIGKILL" in err
+
+
+def test_a_torchrun_environment_that_does_not_add_up_is_a_one_line_error(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "two")
+    code, out, err = cli("train-rbm", "--data", two_tone_folder(tmp_path / "data"), "--out", tmp_path / "run")
+    assert code == 1 and out == ""
+    assert err.strip() == "error: WORLD_SIZE, RANK and LOCAL_RANK must be integers (as torchrun sets them)"
+    assert not (tmp_path / "run").exists()

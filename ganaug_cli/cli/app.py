@@ -21,6 +21,7 @@ from ganaug_cli.cli.sample import make_sample_command
 from ganaug_cli.cli.train import make_train_command
 from ganaug_cli.errors import ConfigError, GanaugError, Terminated, TrainingError
 from ganaug_cli.families import FAMILIES, Family
+from ganaug_cli.training.distributed import other_rank
 
 
 def _show_version(value: bool) -> None:
@@ -62,14 +63,8 @@ def _raise_terminated(signum, frame):
     raise Terminated()
 
 
-def _other_rank() -> str | None:
-    """This process's rank when it is not rank 0 of a torchrun job."""
-    rank = os.environ.get("RANK", "0")
-    return rank if "WORLD_SIZE" in os.environ and rank != "0" else None
-
-
 def _error(message: str) -> None:
-    prefix = f"rank {_other_rank()}: " if _other_rank() else ""
+    prefix = f"rank {other_rank()}: " if other_rank() else ""
     for line in message.splitlines() or [""]:
         print(f"error: {prefix}{line}", file=sys.stderr)
 
@@ -97,7 +92,7 @@ def run(argv: list[str] | None = None, app: typer.Typer | None = None) -> int:
         return 1
     except GanaugError as exc:
         # A training error stops every rank alike (or is a peer's loss); rank 0 reports it once.
-        if not (isinstance(exc, TrainingError) and _other_rank()):
+        if not (isinstance(exc, TrainingError) and other_rank()):
             _error(str(exc))
         return 1
     except OutputClosed:

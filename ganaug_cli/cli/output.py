@@ -1,19 +1,19 @@
 """What commands write: results on stdout; logs, warnings and progress on stderr."""
 
 import logging
-import os
 import sys
 
 from pydantic import BaseModel, ValidationError
 
 from ganaug_cli.errors import ConfigError
 from ganaug_cli.progress import Progress
+from ganaug_cli.training.distributed import other_rank
 
 
 def setup_output(quiet: bool) -> Progress:
     """Send ganaug's log to stderr and choose how progress is shown. The ranks other than 0 of
     a torchrun job stay quiet: rank 0 speaks for the job."""
-    quiet = quiet or os.environ.get("RANK", "0") != "0"
+    quiet = quiet or other_rank() is not None
     logger = logging.getLogger("ganaug")
     logger.handlers.clear()
     handler = logging.StreamHandler(sys.stderr)

@@ -11,7 +11,7 @@ from ganaug_cli.cli.output import print_result, setup_output
 from ganaug_cli.config import schema_default
 from ganaug_cli.errors import TrainingError
 from ganaug_cli.families import Family
-from ganaug_cli.training.distributed import in_job, world_from_environment
+from ganaug_cli.training.distributed import in_job, other_rank
 from ganaug_cli.workflows.train import train_family
 
 
@@ -85,7 +85,7 @@ def make_train_command(family: Family):
         run_dir = train_family(
             family, config_file=config, flags=flags, sets=sets or [], resume=resume, out=out, progress=progress
         )
-        if not in_job() or world_from_environment().main:
+        if other_rank() is None:  # rank 0 prints the job's run folder
             print_result(str(run_dir))
 
     command.__doc__ = f"{family.summary}\n\nExample: {family.example}"

@@ -59,7 +59,7 @@ def flip_gaps(rbm: RBM, v: torch.Tensor) -> torch.Tensor:
 
 def label_gaps(rbm: RBM, v: torch.Tensor) -> torch.Tensor:
     """N×K: F(v with label c) − F(v) (0 for the row's own label)."""
-    P, K = rbm.pixels, rbm.num_classes
+    P = rbm.pixels
     a = rbm.hidden_input(v)
     own = v[:, P:]
     label_rows, label_bias = rbm.W[P:], rbm.b_v[P:]

@@ -48,16 +48,8 @@ class World:
 
     def average_gradients(self, parameters) -> None:
         """Replace each parameter's gradient by its mean over the ranks (one flat all-reduce)."""
-        if not self.active:
-            return
-        present = [p for p in parameters if p.grad is not None]
-        if not present:
-            return
-        flat = torch.cat([p.grad.flatten() for p in present])
-        self._collective(dist.all_reduce, flat)
-        flat /= self.size
-        for p, part in zip(present, flat.split([p.numel() for p in present])):
-            p.grad.copy_(part.view_as(p.grad))
+        if self.active:
+            self.average_([p.grad for p in parameters if p.grad is not None])
 
     def average_(self, tensors: list[torch.Tensor]) -> None:
         """Average tensors (of one dtype) across ranks, in place."""
@@ -109,6 +101,12 @@ SINGLE = World()
 def in_job() -> bool:
     """Whether torchrun started this process."""
     return "WORLD_SIZE" in os.environ
+
+
+def other_rank() -> str | None:
+    """This process's RANK when it is not rank 0 of a torchrun job (the ranks that stay quiet)."""
+    rank = os.environ.get("RANK", "0")
+    return rank if in_job() and rank != "0" else None
 
 
 def world_from_environment() -> World:
