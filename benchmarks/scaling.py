@@ -13,6 +13,7 @@ docs/scaling.md (section scaling-cpu) after every run.
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -27,6 +28,7 @@ SCALING = DOCS / "scaling.md"
 
 def images_per_second(family: str, processes: int, folder: Path, work: Path, minutes: float) -> float:
     run = work / f"{family}-{processes}"
+    shutil.rmtree(run, ignore_errors=True)  # an earlier measurement's run
     command = [sys.executable, "-m", "ganaug_cli", f"train-{family}", "--data", str(folder), "--out", str(run),
                "--max-minutes", str(minutes), "--steps", "1000000", "--seed", "0", "--device", "cpu", "--quiet",
                "--nproc", str(processes), "--set", "train.log_every=10"]

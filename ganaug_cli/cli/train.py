@@ -55,6 +55,7 @@ def make_train_command(family: Family):
         max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help=f"Stop after this many minutes {default('train.max_minutes')}.")] = None,
         device: Annotated[Optional[str], typer.Option("--device", help=f"auto, cpu, cuda, cuda:N or mps {default('train.device')}.")] = None,
         seed: Annotated[Optional[int], typer.Option("--seed", help="Fixed seed for a reproducible run (default: a fresh one, recorded).")] = None,
+        init: Annotated[Optional[Path], typer.Option("--init", help="Start from this run's weights (say, a model of a larger related folder) instead of random ones.")] = None,
         sets: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key: section.key=value (repeatable).")] = None,
         strict: Annotated[bool, typer.Option("--strict", help="Fail on any unusable image instead of skipping it.")] = False,
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Decode the folder afresh; do not use or write the cache.")] = False,
@@ -63,7 +64,7 @@ def make_train_command(family: Family):
     ) -> None:
         if nproc and nproc > 1 and not in_job():
             options = {"--data": data, "--config": config, "--out": out, "--resume": resume, "--steps": steps,
-                       "--epochs": epochs, "--max-minutes": max_minutes, "--device": device, "--seed": seed}
+                       "--epochs": epochs, "--max-minutes": max_minutes, "--device": device, "--seed": seed, "--init": init}
             argv = [part for flag, value in options.items() if value is not None for part in (flag, str(value))]
             argv += [part for item in sets or [] for part in ("--set", item)]
             argv += [flag for flag, on in (("--strict", strict), ("--no-cache", no_cache), ("--quiet", quiet)) if on]
@@ -76,6 +77,7 @@ def make_train_command(family: Family):
             "train.max_minutes": ("--max-minutes", max_minutes),
             "train.device": ("--device", device),
             "train.seed": ("--seed", seed),
+            "train.init": ("--init", str(init) if init else None),
             "data.strict": ("--strict", True if strict else None),
             "data.cache": ("--no-cache", False if no_cache else None),
         }

@@ -48,6 +48,18 @@ class AugmentCommandConfig(NearRealFields):
     check_shares: list[Share] = Field(
         [0.1, 0.2, 0.3], min_length=1, description="synthetic shares of the folder the held-out check tries, besides 0"
     )
+    pseudo_confidence: float = Field(
+        0.9, ge=0, le=1, description="--unlabeled: keep images the classifier trained on the real folder puts in a class "
+        "with at least this probability"
+    )
+    pseudo_shares: list[Share] = Field(
+        [0.5, 0.75, 0.9], min_length=1, description="--unlabeled: pseudo-labelled shares of the folder the held-out "
+        "check tries, besides 0"
+    )
+    pseudo_share: Share | None = Field(
+        None, description="--unlabeled: this share of the folder pseudo-labelled, unchecked; none = as the held-out "
+        "check chooses"
+    )
     check_seeds: int = Field(3, gt=0, description="judge classifiers trained per share")
     held_out: float = Field(0.3, gt=0, lt=1, description="share of each class's real images the check scores on")
     min_class_images: int = Field(5, ge=2, description="fewest real images of a class for the check to run")

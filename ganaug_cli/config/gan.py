@@ -1,8 +1,9 @@
 """The GAN family's config schema. Defaults here are the only defaults."""
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ganaug_cli.config.schema import AutoOrBool, Section, TrainConfig, data_config_for
 
@@ -10,7 +11,11 @@ AugmentOp = Literal["color", "translation", "cutout"]
 GAN_RESOLUTIONS = (16, 32, 64, 128, 256)
 
 
-GanDataConfig = data_config_for("GAN", GAN_RESOLUTIONS)
+class GanDataConfig(data_config_for("GAN", GAN_RESOLUTIONS)):
+    unlabeled: Path | None = Field(
+        None, description="unlabelled images of the same kind (only read): the discriminator learns what real "
+        "images look like from them too, and the class-conditional part from the labelled ones alone"
+    )
 
 
 class GanModelConfig(Section):
@@ -49,8 +54,19 @@ class GanTrainConfig(TrainConfig):
         0.0, ge=0, description="weight of an auxiliary classifier's loss (AC-GAN), learnt on real images, that the "
         "generator's images must pass as their class (0 = off; conditional runs)"
     )
+    freeze_d_blocks: int = Field(
+        0, ge=0, description="with train.init: the discriminator's lowest layers (its input layer, then its "
+        "down-sampling blocks) that keep the initial run's weights (FreezeD); 0 = all learn"
+    )
     balance_classes: bool = Field(True, description="draw classes evenly in each batch")
     mixed_precision: bool = Field(True, description="CUDA only: bfloat16/float16 autocast")
+
+
+    @model_validator(mode="after")
+    def _freeze_needs_init(self):
+        if self.freeze_d_blocks and self.init is None:
+            raise ValueError("freeze_d_blocks needs train.init (--init RUN): frozen random weights learn nothing")
+        return self
 
 
 class GanConfig(Section):

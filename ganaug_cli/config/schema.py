@@ -78,6 +78,8 @@ class TrainConfig(Section):
     batch_size: int = Field(64, gt=0)
     seed: int | None = Field(None, ge=0, description="fixed seed; none = a fresh one, recorded")
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps")
+    init: Path | None = Field(None, description="start from this run's weights (its latest checkpoint) instead of "
+                              "random ones; none = random")
     log_every: int = Field(50, gt=0, description="steps between metrics.jsonl lines")
     checkpoint_every: int = Field(500, gt=0, description="steps between checkpoints")
     keep_checkpoints: int = Field(3, gt=0, description="newest checkpoints kept in the run")

@@ -83,20 +83,22 @@ def load_image_folder(
     *,
     auto_sizes: tuple[int, ...] | None = None,
     progress: Progress = SILENT,
+    flat: bool = False,
 ) -> ImageFolder:
     """Decode every usable image under ``config.path`` once, in parallel.
 
     ``auto_sizes`` are the resolutions the model family supports (None = any).
     ``channels: auto`` is rgba when some source image has real transparency,
-    else gray when every image is gray, else rgb; the choice is logged.
+    else gray when every image is gray, else rgb; the choice is logged. ``flat``: every image
+    is of one class, whatever its subfolder (an unlabelled folder).
     The data folder is only read, never written.
     """
     if config.path is None:
         raise DataError("no data folder given (use --data DIR or data.path in the config)")
     root = Path(config.path)
-    scan = _without_excluded(scan_image_folder(root), config.exclude, root)
+    scan = _without_excluded(scan_image_folder(root, flat), config.exclude, root)
     settings = config.model_dump(mode="json", exclude={"path", "strict", "cache", "workers", "exclude"})
-    settings["auto_sizes"] = list(auto_sizes or [])
+    settings["auto_sizes"], settings["flat"] = list(auto_sizes or []), flat
     key = cache_key(root, scan, settings)
     cached = load_cached(key) if config.cache else None
     if cached is not None:

@@ -27,10 +27,11 @@ def _is_hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def scan_image_folder(root: Path) -> FolderScan:
+def scan_image_folder(root: Path, flat: bool = False) -> FolderScan:
     """Walk ``root`` (following links, skipping hidden entries) and list its images.
 
-    A file reached twice, for example through a symbolic link, is listed once.
+    A file reached twice, for example through a symbolic link, is listed once. ``flat``: one
+    class, whatever the subfolders (an unlabelled folder).
     """
     root = Path(root)
     if not root.exists():
@@ -61,7 +62,7 @@ def scan_image_folder(root: Path) -> FolderScan:
         raise DataError(f"{root}: no images found (looked for {', '.join(IMAGE_EXTENSIONS)})")
 
     nested = [item for item in found if item[2]]
-    if not nested:  # a flat folder is one class, named after the folder
+    if not nested or flat:  # a flat folder is one class, named after the folder
         name = root.resolve().name or "images"
         return FolderScan([ImageFile(p, rel, name) for p, rel, _ in found], [name])
     loose = [rel for _, rel, parts in found if not parts]

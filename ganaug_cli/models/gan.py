@@ -158,14 +158,16 @@ class Discriminator(nn.Module):
         # An auxiliary classifier on the same features (AC-GAN), for a class-consistency loss.
         self.classify = nn.Linear(plan[-1], num_classes) if num_classes and classifier else None
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None, with_logits: bool = False):
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None, with_logits: bool = False,
+                with_unconditional: bool = False):
         """One realness score per image (higher = more real); with ``with_logits``, also the
-        auxiliary classifier's class logits."""
+        auxiliary classifier's class logits; with ``with_unconditional``, also the score without
+        the class term (what unlabelled images are judged by). ``labels`` None: that score alone."""
         h = self.blocks(F.leaky_relu(self.from_image(x), 0.2))
         h = h.sum(dim=(2, 3))
-        out = self.head(h).squeeze(1)
-        if self.embed is not None:  # projection: agreement between features and the class
+        unconditional = self.head(h).squeeze(1)
+        out = unconditional
+        if self.embed is not None and labels is not None:  # projection: agreement between features and the class
             out = out + (self.embed(labels) * h).sum(dim=1)
-        if with_logits:
-            return out, self.classify(h)
-        return out
+        extra = ((self.classify(h),) if with_logits else ()) + ((unconditional,) if with_unconditional else ())
+        return (out, *extra) if extra else out

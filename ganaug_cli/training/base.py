@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import torch
 from pydantic import BaseModel
 
+from ganaug_cli.errors import TrainingError
 from ganaug_cli.models import GenerativeModel
 from ganaug_cli.training.distributed import SINGLE, World
 
@@ -46,6 +47,20 @@ class Trainer(ABC):
 
     @abstractmethod
     def load_state_dict(self, state: dict) -> None: ...
+
+    def start_from(self, state: dict, same_classes: bool, where: str) -> list[str]:
+        """Take another run's weights (its checkpoint's ``trainer`` state) before training; returns
+        the names of the class-dependent parts left as initialised (training/initialise.py)."""
+        raise NotImplementedError
+
+    @property
+    def starts_from_runs(self) -> bool:
+        """Whether ``start_from`` is implemented (checked before the other run is read)."""
+        return type(self).start_from is not Trainer.start_from
+
+    def add_unlabelled(self, images: torch.Tensor) -> None:
+        """Unlabelled images of the same kind (N×C×H×W uint8) to learn from besides the labelled ones."""
+        raise TrainingError(f"data.unlabeled: the {self.family} family cannot learn from unlabelled images yet")
 
     def hold_out(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Keep a validation split for the trainer's own metrics; return the training part.

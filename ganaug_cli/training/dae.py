@@ -9,6 +9,7 @@ import torch
 from ganaug_cli.config.dae import DaeConfig
 from ganaug_cli.models.dae import Denoiser
 from ganaug_cli.training.base import DataInfo, Trainer
+from ganaug_cli.training.initialise import load_matching
 from ganaug_cli.training.ema import update_average
 
 
@@ -89,6 +90,12 @@ class DaeTrainer(Trainer):
     def sample_options(self) -> dict:
         return self.config.sample.model_dump()
 
+    def start_from(self, state, same_classes, where):
+        fresh = []
+        for name, net in (("net", self.net), ("ema", self.ema)):
+            fresh += [f"{name}.{key}" for key in load_matching(net, state[name], _class_dependent, same_classes, where)]
+        return fresh
+
     def state_dict(self):
         return {"net": self.net.state_dict(), "ema": self.ema.state_dict(),
                 "optimiser": self.optimiser.state_dict(), "updates": self.updates}
@@ -98,3 +105,7 @@ class DaeTrainer(Trainer):
         self.ema.load_state_dict(state["ema"])
         self.optimiser.load_state_dict(state["optimiser"])
         self.updates = int(state["updates"])
+
+
+def _class_dependent(name: str) -> bool:
+    return name.startswith("class_embed.")

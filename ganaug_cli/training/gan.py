@@ -1,15 +1,18 @@
 """GAN training: hinge or logistic loss, DiffAugment, optional R1, EMA generator."""
 
 import copy
+import re
 
 import torch
 import torch.nn.functional as F
 
 from ganaug_cli.config import GanConfig
+from ganaug_cli.errors import TrainingError
 from ganaug_cli.models.gan import Discriminator, Generator
 from ganaug_cli.training.diff_augment import AdaptiveStrength, diff_augment
 from ganaug_cli.training.ema import update_average
 from ganaug_cli.training.base import DataInfo, Trainer
+from ganaug_cli.training.initialise import load_matching
 
 
 def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -20,6 +23,11 @@ def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
 
 def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
     return -fake.mean() if kind == "hinge" else F.softplus(-fake).mean()
+
+
+def class_dependent(name: str) -> bool:
+    """The generator's class-conditional norms and the discriminator's projection and classifier."""
+    return bool(re.search(r"(^|\.)(embed|classify)\.|norm\.norm\.(weight|bias)$", name))
 
 
 class GanTrainer(Trainer):
@@ -35,6 +43,7 @@ class GanTrainer(Trainer):
         self.class_loss = train.class_loss if num_classes else 0.0
         self.D = Discriminator(info.resolution, info.channels, model.width, model.max_width, num_classes,
                                model.d_dropout, model.d_antialias, classifier=self.class_loss > 0)
+        self.d_trainable = self._freeze_lowest_d_layers(train.freeze_d_blocks)
         self.G.to(device)
         self.D.to(device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
@@ -42,7 +51,7 @@ class GanTrainer(Trainer):
             for net in (self.G, self.D, self.G_ema):
                 net.to(memory_format=torch.channels_last)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=train.lr_g, betas=(train.beta1, train.beta2))
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=train.lr_d, betas=(train.beta1, train.beta2))
+        self.opt_d = torch.optim.Adam(self.d_trainable, lr=train.lr_d, betas=(train.beta1, train.beta2))
         augment = config.augment
         self.adaptive = (
             AdaptiveStrength(augment.p, augment.target, augment.adjust_images, augment.interval, train.batch_size)
@@ -50,6 +59,7 @@ class GanTrainer(Trainer):
             else None
         )
         self.updates = 0
+        self.unlabelled: torch.Tensor | None = None  # N×C×H×W uint8 (add_unlabelled)
         use_amp = device.type == "cuda" and train.mixed_precision and torch.cuda.is_bf16_supported()
         self.autocast_dtype = torch.bfloat16 if use_amp else None
 
@@ -89,14 +99,19 @@ class GanTrainer(Trainer):
                 real_scores = real_scores.float()
             else:
                 real_scores = self.D(real_in, labels).float()
-            fake_scores = self.D(self._augment(fake), labels).float()
-            loss_d = d_loss(cfg.loss, real_scores, fake_scores) + self.class_loss * metrics.get("loss_class_real", 0.0)
+            fake_scores, *fake_unconditional = self._judge(self._augment(fake), labels, with_logits=False)
+            loss_d = d_loss(cfg.loss, real_scores, fake_scores.float()) + self.class_loss * metrics.get(
+                "loss_class_real", 0.0)
+            if self.unlabelled is not None:
+                metrics["loss_d_unlabelled"] = self.unlabelled_d_loss(self._unlabelled_batch(len(real)),
+                                                                      fake_unconditional[0])
+                loss_d = loss_d + metrics["loss_d_unlabelled"]
         if cfg.r1_gamma > 0:
             (grad,) = torch.autograd.grad(real_scores.sum(), real_in, create_graph=True)
             loss_d = loss_d + cfg.r1_gamma / 2 * grad.float().pow(2).sum(dim=(1, 2, 3)).mean()
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
-        self.world.average_gradients(self.D.parameters())
+        self.world.average_gradients(self.d_trainable)
         self.opt_d.step()
         if self.adaptive:  # the overfitting signal of the global batch, so p stays alike on every rank
             sign = torch.sign(real_scores.detach()).mean()
@@ -105,22 +120,64 @@ class GanTrainer(Trainer):
 
         # Generator step
         z = torch.randn(real.shape[0], self.G.z_dim, device=self.device)
-        self.D.requires_grad_(False)  # only the generator learns here; skips D's weight gradients
+        self._d_learns(False)  # only the generator learns here; skips D's weight gradients
         with self._autocast():
+            scores, *extra = self._judge(self._augment(self.G(z, labels)), labels, with_logits=bool(self.class_loss))
+            loss_g = g_loss(cfg.loss, scores.float())
             if self.class_loss:  # the generator's images must pass as the class asked for
-                scores, logits = self.D(self._augment(self.G(z, labels)), labels, with_logits=True)
-                metrics["loss_class_fake"] = F.cross_entropy(logits.float(), labels)
-                loss_g = g_loss(cfg.loss, scores.float()) + self.class_loss * metrics["loss_class_fake"]
-            else:
-                loss_g = g_loss(cfg.loss, self.D(self._augment(self.G(z, labels)), labels).float())
+                metrics["loss_class_fake"] = F.cross_entropy(extra[0].float(), labels)
+                loss_g = loss_g + self.class_loss * metrics["loss_class_fake"]
+            if self.unlabelled is not None:  # and as real images of the domain, whatever their class
+                loss_g = loss_g + g_loss(cfg.loss, extra[-1].float())
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.world.average_gradients(self.G.parameters())
         self.opt_g.step()
-        self.D.requires_grad_(True)
+        self._d_learns(True)
         self._update_ema()
         metrics = {name: value.detach() for name, value in metrics.items()}
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "d_real": real_scores.detach().mean(), **metrics}
+
+    def _judge(self, images, labels, with_logits: bool) -> tuple:
+        """The discriminator's scores, its class logits (``with_logits``), then its unconditional
+        scores when there are unlabelled images."""
+        outputs = self.D(images, labels, with_logits=with_logits, with_unconditional=self.unlabelled is not None)
+        return outputs if isinstance(outputs, tuple) else (outputs,)
+
+    def add_unlabelled(self, images):
+        self.unlabelled = images
+
+    def _unlabelled_batch(self, count: int) -> torch.Tensor:
+        """Unlabelled images drawn with the run's own random stream (checkpointed, so resumes are exact)."""
+        chosen = torch.randint(len(self.unlabelled), (count,))
+        return self.unlabelled[chosen].to(self.device).float() / 127.5 - 1
+
+    def unlabelled_d_loss(self, real: torch.Tensor, fake_unconditional: torch.Tensor) -> torch.Tensor:
+        """Unlabelled real images against the fakes, both by the class-free score only: they
+        teach the discriminator realism, never the class projection."""
+        real_scores = self.D(self._augment(real), None).float()
+        return d_loss(self.config.train.loss, real_scores, fake_unconditional.float())
+
+    def _freeze_lowest_d_layers(self, count: int) -> list[torch.nn.Parameter]:
+        """FreezeD (Mo et al. 2020): the discriminator's lowest layers keep the initial run's
+        weights, so a small folder fine-tunes only its upper, more specific ones."""
+        layers = [self.D.from_image, *self.D.blocks]
+        if count > len(layers):
+            raise TrainingError(f"train.freeze_d_blocks: {count} is more than the discriminator's {len(layers)} "
+                                f"layers at {self.info.resolution}×{self.info.resolution}")
+        for layer in layers[:count]:
+            layer.requires_grad_(False)
+        return [p for p in self.D.parameters() if p.requires_grad]
+
+    def _d_learns(self, learns: bool) -> None:
+        for parameter in self.d_trainable:
+            parameter.requires_grad_(learns)
+
+    def start_from(self, state, same_classes, where):
+        fresh = []
+        for name, net in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
+            fresh += [f"{name}.{key}" for key in load_matching(net, state[name], class_dependent, same_classes, where)]
+        return fresh
 
     def _update_ema(self) -> None:
         self.updates += 1

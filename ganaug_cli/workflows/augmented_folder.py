@@ -19,6 +19,9 @@ from pathlib import Path
 import torch
 
 from ganaug_cli.config.commands import AugmentCommandConfig, NearRealFields
+from ganaug_cli.config import DataConfig
+from ganaug_cli.data import load_image_folder
+from ganaug_cli.data.cache import cache_dir
 from ganaug_cli.data.decode import image_size
 from ganaug_cli.data.scan import FolderScan, scan_image_folder
 from ganaug_cli.errors import GanaugError, RunError
@@ -26,7 +29,8 @@ from ganaug_cli.progress import SILENT, Progress
 from ganaug_cli.sampling import SampleRequest, load_sampling_model, resolve_checkpoint, sample_images
 from ganaug_cli.sampling.near_real import near_real, require_invertible
 from ganaug_cli.workflows.candidates import check_share, keep_first, write_teacher_probabilities
-from ganaug_cli.workflows.held_out import check_refusal
+from ganaug_cli.workflows.held_out import check_refusal, files_to_hold_out
+from ganaug_cli.workflows.pseudo_labels import PseudoLabelPlan, PseudoLabels, add_pseudo_labels
 from ganaug_cli.workflows.sample_filters import FilterStats, build_filter
 from ganaug_cli.workflows.share_check import ShareCheck, ShareChoice, synthetic_per_class
 
@@ -48,6 +52,7 @@ class AugmentPlan:
     # Used when no count (ratio, per_class, balance) is given.
     check: ShareCheck = field(default_factory=lambda: ShareCheck.from_config(AugmentCommandConfig()))
     near: NearRealFields = field(default_factory=NearRealFields)  # near_real off: fresh noise
+    pseudo: PseudoLabelPlan | None = None  # unlabelled images to pseudo-label
 
     @property
     def counted(self) -> bool:
@@ -57,21 +62,23 @@ class AugmentPlan:
 @dataclass
 class AugmentReport:
     out: Path
-    run: Path
+    run: Path | None
     real: dict = field(default_factory=dict)
     synthetic: dict = field(default_factory=dict)
     rejection_rate: float = 0.0
     share: ShareChoice | None = None  # the held-out check's measurements, when it ran
     note: str = ""  # why no check ran, when it could not
+    pseudo: PseudoLabels | None = None
 
     def as_dict(self) -> dict:
         return {
-            "run": str(self.run),
+            "run": str(self.run) if self.run else None,
             "real": self.real,
             "synthetic": self.synthetic,
             "rejection_rate": round(self.rejection_rate, 4),
             "share_check": self.share.as_dict() if self.share else None,
             "note": self.note,
+            "pseudo_labels": self.pseudo.as_dict() if self.pseudo else None,
         }
 
 
@@ -125,21 +132,42 @@ def _copy_real(scan: FolderScan, out: Path, link: bool) -> list[dict]:
     return records
 
 
+def _pseudo_labels(data: Path, loaded, held: set[str], plan: AugmentPlan, partial: Path,
+                   progress: Progress) -> PseudoLabels | None:
+    """The pseudo-label step, scored on the generator's held-out images when there are some."""
+    real = loaded.real_images(data, progress) if loaded else load_image_folder(DataConfig(path=data), progress=progress)
+    refusal = check_refusal(dict(zip(real.class_names, real.class_counts())), plan.check.min_class_images)
+    if refusal and plan.pseudo.share is None:
+        log.warning("warning: %s; adding no pseudo-labelled images (they are added only when the check shows "
+                    "they help)", refusal)
+        return None
+    if plan.pseudo.share is not None:
+        held = set()  # unchecked: the teacher learns from every real image
+    else:
+        held = held or set(files_to_hold_out(data, plan.check.held_out, plan.check.min_class_images))
+    cache = loaded.run_dir / "eval" if loaded else cache_dir()
+    result, records = add_pseudo_labels(real, held, plan.pseudo, plan.check, partial, cache, progress)
+    with open(partial / "manifest.jsonl", "a", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(r) + "\n" for r in records)
+    return result
+
+
 def augment_folder(
-    data: Path, out: Path, run: Path, plan: AugmentPlan, device: torch.device, progress: Progress = SILENT
+    data: Path, out: Path, run: Path | None, plan: AugmentPlan, device: torch.device, progress: Progress = SILENT
 ) -> AugmentReport:
-    """Write real + synthetic images under ``out`` (which must not exist or be empty)."""
+    """Write real + synthetic images (from ``run``; none without one) and, with ``plan.pseudo``,
+    pseudo-labelled ones under ``out`` (which must not exist or be empty)."""
     check_out_folder(out)
     scan = scan_image_folder(Path(data))
     real_counts = dict(sorted(Counter(f.class_name for f in scan.files).items()))
-    loaded = load_sampling_model(resolve_checkpoint(run, None), device)
+    loaded = load_sampling_model(resolve_checkpoint(run, None), device) if run is not None else None
     several = len(real_counts) > 1
-    if several and not loaded.conditional:
+    if loaded and several and not loaded.conditional:
         raise GanaugError(f"{run}: an unconditional run cannot fill class folders; train a conditional model")
-    if several and sorted(loaded.class_names) != sorted(real_counts):
+    if loaded and several and sorted(loaded.class_names) != sorted(real_counts):
         raise GanaugError(f"{run}: its classes ({', '.join(loaded.class_names)}) differ from the folder's")
-    report = AugmentReport(out=Path(out), run=loaded.run_dir, real=real_counts, synthetic={})
-    checking = not plan.counted
+    report = AugmentReport(out=Path(out), run=loaded.run_dir if loaded else None, real=real_counts, synthetic={})
+    checking = loaded is not None and not plan.counted
     report.note = check_refusal(real_counts, plan.check.min_class_images) if checking else ""
     if report.note:
         log.warning("warning: %s; adding no synthetic images (give --ratio, --per-class or --balance to add them "
@@ -150,16 +178,16 @@ def augment_folder(
         log.warning("warning: %s learned from every image of %s, so the held-out check scores on images its "
                     "generator saw and can keep synthetic images that do not help (without --run, augment trains "
                     "a model that never sees them)", loaded.run_dir, data)
-    wanted = synthetic_counts(real_counts, plan) if plan.counted or checking else {}
+    wanted = synthetic_counts(real_counts, plan) if loaded and (plan.counted or checking) else {}
     counts = {(name if loaded.conditional else None): n for name, n in wanted.items() if n > 0}
-    near = loaded.model.invertible if plan.near.near_real == "auto" else plan.near.near_real
-    if near and counts:
+    near = counts and (loaded.model.invertible if plan.near.near_real == "auto" else plan.near.near_real)
+    if near:
         require_invertible(loaded)
         # Variations of the images the generator trained on: the held-out ones stay unseen.
         real = loaded.real_images(Path(data), progress).without(held)
         loaded = near_real(loaded, real, plan.near.near_radius, plan.near.inversion_steps, progress)
     stats = FilterStats()
-    confidence = plan.min_confidence if loaded.conditional else None
+    confidence = plan.min_confidence if loaded and loaded.conditional else None
     filtering = plan.min_confidence is not None
     keep = build_filter(loaded, Path(data), confidence, plan.reject_copies, stats, filtering, held) if counts else None
     out = Path(out)
@@ -186,6 +214,8 @@ def augment_folder(
         if len(real_counts) > 1 and any(written.values()):
             write_teacher_probabilities(loaded, Path(data), held, partial, written)
         report.synthetic = {name: len(paths) for name, paths in written.items() if paths}
+        if plan.pseudo is not None:
+            report.pseudo = _pseudo_labels(data, loaded, held, plan, partial, progress)
         report.rejection_rate = stats.rejection_rate
         (partial / REPORT_NAME).write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
         if out.exists():

@@ -8,12 +8,14 @@ from typing import Any
 import torch
 
 from ganaug_cli.data.folder import CHANNEL_COUNT
+from ganaug_cli.data.unlabelled import read_unlabelled
 from ganaug_cli.errors import RunError, TrainingError
 from ganaug_cli.families import Family
 from ganaug_cli.progress import SILENT, Progress
 from ganaug_cli.runs import create_run_dir, write_run_config
 from ganaug_cli.training.base import DataInfo
 from ganaug_cli.training.checkpoint import restore_rng
+from ganaug_cli.training.initialise import read_initial_run
 from ganaug_cli.training.distributed import (
     World, process_group, rank_device, rank_seed, state_tensors, world_from_environment,
 )
@@ -36,6 +38,31 @@ def _check_same_data(checkpoint: dict, info: DataInfo, run_dir: Path) -> None:
             f"{run_dir}: the data folder no longer matches the run "
             f"(classes/resolution/channels were {stored}, now {now})"
         )
+
+
+def _recorded(config, seed: int):
+    """The config as the run folder records it: the seed actually used and absolute paths, so
+    that --resume works from any directory and the run says where it started from."""
+    def absolute(path):
+        return Path(path).resolve() if path is not None else None
+
+    data = {"path": absolute(config.data.path)}
+    if getattr(config.data, "unlabeled", None) is not None:
+        data["unlabeled"] = absolute(config.data.unlabeled)
+    return config.model_copy(update={
+        "data": config.data.model_copy(update=data),
+        "train": config.train.model_copy(update={"seed": seed, "init": absolute(config.train.init)}),
+    })
+
+
+def _start_from(trainer, run: Path, family: str, info: DataInfo) -> None:
+    if not trainer.starts_from_runs:
+        raise TrainingError(f"train.init: the {family} family cannot start from another run's weights yet")
+    content = read_initial_run(run, family, info)
+    same_classes = list(content["class_names"]) == list(info.class_names)
+    fresh = trainer.start_from(content["trainer"], same_classes, str(run))
+    log.info("starting from the weights of %s (step %d)%s", run, int(content["step"]),
+             f"; its classes differ, so {len(fresh)} class-dependent tensor(s) start afresh" if fresh else "")
 
 
 def train_family(
@@ -71,19 +98,26 @@ def _train(family, world: World, config_file, flags, sets, resume, out, progress
     checkpoint = plan.checkpoint
     if checkpoint is not None:
         _check_same_data(checkpoint, info, plan.run_dir)
-        seed, run_dir = int(checkpoint["seed"]), plan.run_dir
+        seed = int(checkpoint["seed"])
     else:
         seed = config.train.seed if config.train.seed is not None else secrets.randbelow(2**31)
-        # The run folder records the seed actually used and an absolute data path, so that
-        # --resume works from any directory.
-        config = config.model_copy(
-            update={
-                "train": config.train.model_copy(update={"seed": seed}),
-                "data": config.data.model_copy(update={"path": Path(config.data.path).resolve()}),
-            }
-        )
         seed = world.gather(seed)[0]  # rank 0's fresh seed is the job's
-        config = config.model_copy(update={"train": config.train.model_copy(update={"seed": seed})})
+        config = _recorded(config, seed)
+    torch.manual_seed(rank_seed(seed, world))
+    # The model, its starting weights and its unlabelled images come before the run folder:
+    # a mistake in them leaves no empty run behind.
+    trainer = family.trainer(config, info, device)
+    trainer.world = world
+    if checkpoint is None and config.train.init is not None:
+        _start_from(trainer, config.train.init, family.name, info)
+    unlabelled = getattr(config.data, "unlabeled", None)
+    if unlabelled is not None:
+        found = read_unlabelled(unlabelled, info.resolution, info.channels, progress)
+        trainer.add_unlabelled(found.images)
+        log.info("unlabelled images: %d from %s", len(found.images), unlabelled)
+    if checkpoint is not None:
+        run_dir = plan.run_dir
+    else:
         run_dir = create_run_dir(family.name, out) if world.main else None
         run_dir = Path(world.gather(str(run_dir))[0])
         if world.main:
@@ -93,9 +127,6 @@ def _train(family, world: World, config_file, flags, sets, resume, out, progress
     if world.active:
         log.info("processes: %d, global batch %d (train.batch_size %d per process)", world.size,
                  world.size * config.train.batch_size, config.train.batch_size)
-    torch.manual_seed(rank_seed(seed, world))
-    trainer = family.trainer(config, info, device)
-    trainer.world = world
     state = LoopState(step=0, seed=seed)
     if checkpoint is not None:
         trainer.load_state_dict(checkpoint["trainer"])
