@@ -28,7 +28,11 @@ def launch(processes: int, argv: list[str]) -> int:
     try:
         run(parse_args(["--standalone", "--nproc-per-node", str(processes), "-m", "ganaug_cli", *argv]))
     except ChildFailedError as exc:
-        rank, failure = exc.get_first_failure()
+        # A rank killed from outside is the cause. The launcher then stops the others (SIGTERM),
+        # and a peer whose collective loses the other side may abort (SIGABRT): consequences.
+        killed = sorted((f.timestamp, rank, f) for rank, f in exc.failures.items()
+                        if f.exitcode < 0 and f.signal_name() not in ("SIGTERM", "SIGABRT"))
+        rank, failure = killed[0][1:] if killed else exc.get_first_failure()
         if failure.exitcode == 1:  # a ganaug error, which its rank has reported
             return 1
         how = f"was killed by {failure.signal_name()}" if failure.exitcode < 0 else f"exited with code {failure.exitcode}"
