@@ -96,6 +96,8 @@ def test_bad_unlabelled_options_are_one_line_errors(cli, tmp_path):
     data = make_class_folder(tmp_path / "data", classes=("dark", "light"), per_class=4, size=16)
     cases = [
         (["--no-synthetic"], "--no-synthetic: without --unlabeled there is nothing to add"),
+        (["--no-synthetic", "--unlabeled", tmp_path, "--balance"], "--balance count synthetic images"),
+        (["--pseudo-share", "0.5"], "--pseudo-share: applies only with --unlabeled"),
         (["--pseudo-confidence", "0.8"], "--pseudo-confidence: applies only with --unlabeled"),
         (["--unlabeled", tmp_path / "missing"], "missing: no such folder"),
         (["--unlabeled", tmp_path, "--pseudo-confidence", "2"], "--pseudo-confidence"),

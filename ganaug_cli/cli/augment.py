@@ -84,6 +84,9 @@ def make_augment_command(families: dict[str, Family]):
                 raise ConfigError(f"{flag}: applies only with --unlabeled")
         if not synthetic and run is not None:
             raise ConfigError("--no-synthetic: cannot be combined with --run (a run is only used for its samples)")
+        if not synthetic and (ratio is not None or per_class is not None or balance):
+            raise ConfigError("--no-synthetic: --ratio, --per-class and --balance count synthetic images, which it "
+                              "does not add")
         if not synthetic and unlabeled is None:
             raise ConfigError("--no-synthetic: without --unlabeled there is nothing to add")
         if unlabeled is not None:
