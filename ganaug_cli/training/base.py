@@ -51,11 +51,11 @@ class Trainer(ABC):
     def start_from(self, state: dict, same_classes: bool, where: str) -> list[str]:
         """Take another run's weights (its checkpoint's ``trainer`` state) before training; returns
         the names of the class-dependent parts left as initialised (training/initialise.py)."""
-        raise NotImplementedError
+        raise TrainingError(f"train.init: the {self.family} family cannot start from another run's weights yet")
 
     @property
     def starts_from_runs(self) -> bool:
-        """Whether ``start_from`` is implemented (checked before the other run is read)."""
+        """Whether the family implements ``start_from`` (checked before the other run is read)."""
         return type(self).start_from is not Trainer.start_from
 
     def add_unlabelled(self, images: torch.Tensor) -> None:

@@ -57,7 +57,7 @@ def _recorded(config, seed: int):
 
 def _start_from(trainer, run: Path, family: str, info: DataInfo) -> None:
     if not trainer.starts_from_runs:
-        raise TrainingError(f"train.init: the {family} family cannot start from another run's weights yet")
+        trainer.start_from({}, False, str(run))  # the family's one-line refusal, before the run is read
     content = read_initial_run(run, family, info)
     same_classes = list(content["class_names"]) == list(info.class_names)
     fresh = trainer.start_from(content["trainer"], same_classes, str(run))
