@@ -3,8 +3,10 @@
 
 Arms (each `--part` saves its rows as it ends):
 - real: the labelled folder alone;
-- pseudo: `ganaug augment --no-synthetic --unlabeled U` (pseudo-labels alone, no generator);
-- pseudo-unchecked: the same with `--pseudo-share 0.5` (half the folder pseudo-labelled, no check);
+- pseudo: `ganaug augment --no-synthetic --unlabeled U` (pseudo-labels alone, no generator; the
+  teacher learns from label spreading over all images);
+- pseudo-labelled: the same with `--pseudo-teacher labelled` (a teacher trained on L alone);
+- pseudo-unchecked: the same as pseudo with `--pseudo-share 0.95` (19 pseudo-labelled images per labelled one, no check);
 - augment: `ganaug augment --data L --max-minutes M` (the GAN from the labelled images alone);
 - augment-unlabeled: `ganaug augment --data L --unlabeled U --max-minutes M`: a GAN whose
   discriminator also learns from the unlabelled images, and the pseudo-labelled ones, each kind
@@ -16,7 +18,7 @@ Classifiers trained uniformly over the written folder's files, scored on the 10k
 3 seeds: the benchmark CNN (ganaug's judge architecture, width 16) and an MLP that shares no
 code with ganaug. Results: docs/unlabeled-results.json and docs/benchmarks.md (section unlabeled).
 
-    flock /tmp/ganaug-bench.lock .venv/bin/python benchmarks/unlabeled_fashion_mnist.py --part real pseudo pseudo-unchecked
+    flock /tmp/ganaug-bench.lock .venv/bin/python benchmarks/unlabeled_fashion_mnist.py --part real pseudo pseudo-labelled pseudo-unchecked
     flock /tmp/ganaug-bench.lock .venv/bin/python benchmarks/unlabeled_fashion_mnist.py --part augment augment-unlabeled init --minutes 5
 """
 
@@ -39,7 +41,7 @@ from judges import fmt, scores
 
 GANAUG = [sys.executable, "-m", "ganaug_cli"]
 RESULTS = DOCS / "unlabeled-results.json"
-PARTS = ("real", "pseudo", "pseudo-unchecked", "augment", "augment-unlabeled", "init")
+PARTS = ("real", "pseudo", "pseudo-labelled", "pseudo-unchecked", "augment", "augment-unlabeled", "init")
 LABELLED, UNLABELLED = 10, 5000
 
 
@@ -104,11 +106,14 @@ def main() -> None:
             out = args.work / f"{part}-{stamp}"
             arguments = ["--data", labelled, "--out", out]
             arguments += {"pseudo": ["--no-synthetic", "--unlabeled", unlabelled],
-                          "pseudo-unchecked": ["--no-synthetic", "--unlabeled", unlabelled, "--pseudo-share", 0.5],
+                          "pseudo-labelled": ["--no-synthetic", "--unlabeled", unlabelled, "--pseudo-teacher", "labelled"],
+                          "pseudo-unchecked": ["--no-synthetic", "--unlabeled", unlabelled, "--pseudo-share", 0.95],
                           "augment": ["--max-minutes", args.minutes],
                           "augment-unlabeled": ["--max-minutes", args.minutes, "--unlabeled", unlabelled],
-                          "init": ["--max-minutes", args.minutes, "--set", f"train.init={pretrained(args, unlabelled)}"],
+                          "init": ["--max-minutes", args.minutes],
                           }[part]
+            if part == "init":  # pre-trained only for this arm
+                arguments += ["--set", f"train.init={pretrained(args, unlabelled)}"]
             seconds, report = run_augment(arguments)
         folder, folder_labels = read_class_folder(out)
         rows = {classifier: scores(folder, folder_labels, test, range(args.seeds), classifier, False, cnn_options)
@@ -138,7 +143,8 @@ def render(results: dict) -> str:
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     commands = {"real": "the labelled folder alone", "pseudo": "`augment --no-synthetic --unlabeled U`",
-                "pseudo-unchecked": "`augment --no-synthetic --unlabeled U --pseudo-share 0.5`",
+                "pseudo-labelled": "`augment --no-synthetic --unlabeled U --pseudo-teacher labelled`",
+                "pseudo-unchecked": "`augment --no-synthetic --unlabeled U --pseudo-share 0.95`",
                 "augment": f"`augment --max-minutes {results.get('minutes', 10):g}`",
                 "augment-unlabeled": f"`augment --max-minutes {results.get('minutes', 10):g} --unlabeled U`",
                 "init": f"`train-gan --data U`, then `augment --set train.init=RUN` ({results.get('minutes', 10):g} "

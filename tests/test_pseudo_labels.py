@@ -3,6 +3,7 @@ added only when the held-out check shows that they help, marked in the manifest.
 
 import json
 
+import pytest
 import torch
 
 from conftest import folder_checksums, make_class_folder, save_gray
@@ -52,22 +53,31 @@ def test_confident_images_go_to_their_class_with_their_confidence_and_the_folder
     assert folder_checksums(unlabelled) == before
 
 
-def test_the_teacher_never_sees_the_held_out_images(tmp_path, monkeypatch):
+@pytest.mark.parametrize("teacher", ["labelled", "spread"])
+def test_the_teacher_never_sees_the_held_out_images(tmp_path, monkeypatch, teacher):
     data = make_class_folder(tmp_path / "data", classes=("dark", "light"), per_class=6, size=16)
     unlabelled = dark_and_light_unlabelled(tmp_path / "unlabelled", per_tone=2)
     real = load_image_folder(DataConfig(path=data))
+    held = {"dark/0.png", "light/1.png"}
     seen = {}
     original = pseudo_labels.domain_classifier
 
     def spy(images, labels, class_names, cache_dir):
-        seen["count"] = len(images)
+        seen.update(images=images, labels=labels)
         return original(images, labels, class_names, cache_dir)
 
     monkeypatch.setattr(pseudo_labels, "domain_classifier", spy)
     check = ShareCheck([0.2], seeds=1, held_out=0.3, min_class_images=2, judge=SMALL_JUDGE)
-    add_pseudo_labels(real, {"dark/0.png", "light/1.png"}, PseudoLabelPlan(unlabelled, 0.99, [0.5]), check,
+    add_pseudo_labels(real, held, PseudoLabelPlan(unlabelled, 0.99, [0.5], teacher=teacher), check,
                       tmp_path / "out", tmp_path / "cache")
-    assert seen["count"] == 10
+    kept = real.without(held)
+    assert torch.equal(seen["images"][:10], kept.images)
+    if teacher == "labelled":
+        assert len(seen["images"]) == 10
+    else:  # and the surest spread label of each class: half the 4 unlabelled images, each in its tone's class
+        extra, classes = seen["images"][10:].float().mean(dim=(1, 2, 3)), seen["labels"][10:]
+        assert len(extra) == 2 and classes.tolist() == [real.class_names.index(n) for n in ("dark", "light")]
+        assert extra[0] < 128 < extra[1]
 
 
 def test_augment_pseudo_labels_alone_reports_the_check_and_adds_only_what_helped(cli, tmp_path):
@@ -101,6 +111,8 @@ def test_bad_unlabelled_options_are_one_line_errors(cli, tmp_path):
         (["--pseudo-confidence", "0.8"], "--pseudo-confidence: applies only with --unlabeled"),
         (["--unlabeled", tmp_path / "missing"], "missing: no such folder"),
         (["--unlabeled", tmp_path, "--pseudo-confidence", "2"], "--pseudo-confidence"),
+        (["--pseudo-teacher", "spread"], "--pseudo-teacher: applies only with --unlabeled"),
+        (["--unlabeled", tmp_path, "--pseudo-teacher", "best"], "--pseudo-teacher: Input should be 'spread' or"),
     ]
     for extra, message in cases:
         code, _, err = cli("augment", "--data", data, "--out", tmp_path / "out", *extra)

@@ -52,6 +52,7 @@ def make_augment_command(families: dict[str, Family]):
         unlabeled: Annotated[Optional[Path], typer.Option("--unlabeled", help="Unlabelled images of the same kind (only read): those the classifier trained on --data puts in a class with confidence are added, as pseudo-labelled, when the held-out check shows that they help.")] = None,
         pseudo_confidence: Annotated[Optional[float], typer.Option("--pseudo-confidence", help=f"With --unlabeled: the class probability an image needs (default: {DEFAULTS.pseudo_confidence}).")] = None,
         pseudo_share: Annotated[Optional[float], typer.Option("--pseudo-share", help="With --unlabeled: make this share of the folder pseudo-labelled images, unchecked (default: as the held-out check chooses, possibly none).")] = None,
+        pseudo_teacher: Annotated[Optional[str], typer.Option("--pseudo-teacher", help=f"With --unlabeled: spread (label spreading over all images teaches the classifier) or labelled (the classifier learns from --data alone) (default: {DEFAULTS.pseudo_teacher}).")] = None,
         synthetic: Annotated[bool, typer.Option("--synthetic/--no-synthetic", help="--no-synthetic: train no model and add no synthetic images (with --unlabeled: pseudo-labels alone).")] = True,
         config: Annotated[Optional[Path], typer.Option("--config", help="Training config (YAML), as for train-<model>.")] = None,
         sets: Annotated[Optional[list[str]], typer.Option("--set", help="Training config override section.key=value.")] = None,
@@ -72,14 +73,15 @@ def make_augment_command(families: dict[str, Family]):
         flags = {"model": "--model", "ratio": "--ratio", "min_confidence": "--min-confidence",
                  "check_shares": "--check-share", "check_seeds": "--check-seeds", "device": "--device",
                  "near_radius": "--near-radius", "pseudo_confidence": "--pseudo-confidence",
-                 "pseudo_share": "--pseudo-share"}
+                 "pseudo_share": "--pseudo-share", "pseudo_teacher": "--pseudo-teacher"}
         options = validate_flags(schema, flags, model=model, ratio=ratio, min_confidence=min_confidence,
                                  check_shares=check_shares, check_seeds=check_seeds, device=device,
                                  near_real=near_real, near_radius=near_radius, pseudo_confidence=pseudo_confidence,
-                                 pseudo_share=pseudo_share)
+                                 pseudo_share=pseudo_share, pseudo_teacher=pseudo_teacher)
         if near_radius is not None and options.near_real is False:
             raise ConfigError("--near-radius: applies only with --near-real")
-        for value, flag in ((pseudo_confidence, "--pseudo-confidence"), (pseudo_share, "--pseudo-share")):
+        for value, flag in ((pseudo_confidence, "--pseudo-confidence"), (pseudo_share, "--pseudo-share"),
+                            (pseudo_teacher, "--pseudo-teacher")):
             if value is not None and unlabeled is None:
                 raise ConfigError(f"{flag}: applies only with --unlabeled")
         if not synthetic and run is not None:
@@ -111,7 +113,7 @@ def make_augment_command(families: dict[str, Family]):
             allow_fewer=allow_fewer, check=ShareCheck.from_config(options), near=NearRealFields(**options.model_dump(
                 include=set(NearRealFields.model_fields))),
             pseudo=PseudoLabelPlan(unlabeled, options.pseudo_confidence, list(options.pseudo_shares),
-                                   options.pseudo_share) if unlabeled else None,
+                                   options.pseudo_share, options.pseudo_teacher) if unlabeled else None,
         )
         report = augment_folder(data, out, run, plan, resolve_device(options.device), progress)
         log.info(

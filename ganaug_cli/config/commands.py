@@ -28,6 +28,8 @@ class SampleConfig(NearRealFields):
 
 
 Share = Annotated[float, Field(gt=0, le=0.9)]
+# Pseudo-labelled images are real images of the domain, so they may make most of the folder.
+PseudoShare = Annotated[float, Field(gt=0, le=0.99)]
 
 
 class AugmentCommandConfig(NearRealFields):
@@ -52,11 +54,16 @@ class AugmentCommandConfig(NearRealFields):
         0.9, ge=0, le=1, description="--unlabeled: keep images the classifier trained on the real folder puts in a class "
         "with at least this probability"
     )
-    pseudo_shares: list[Share] = Field(
-        [0.5, 0.75, 0.9], min_length=1, description="--unlabeled: pseudo-labelled shares of the folder the held-out "
+    pseudo_teacher: Literal["spread", "labelled"] = Field(
+        "spread", description="--unlabeled: the classifier that gives the classes: spread (label spreading over all "
+        "images, then a classifier trained on the real images and the surest spread labels) or labelled (trained on "
+        "the real images alone)"
+    )
+    pseudo_shares: list[PseudoShare] = Field(
+        [0.5, 0.75, 0.9, 0.95], min_length=1, description="--unlabeled: pseudo-labelled shares of the folder the held-out "
         "check tries, besides 0"
     )
-    pseudo_share: Share | None = Field(
+    pseudo_share: PseudoShare | None = Field(
         None, description="--unlabeled: this share of the folder pseudo-labelled, unchecked; none = as the held-out "
         "check chooses"
     )
