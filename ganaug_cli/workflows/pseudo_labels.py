@@ -6,9 +6,9 @@ The teacher is trained on the real images less the held-out ones, so the check s
 images that neither the teacher nor the judge saw. The "spread" teacher also learns from the
 unlabelled images: label spreading over a nearest-neighbour graph of all of them gives each a
 class, and the classifier is trained on the real images plus each class's surest spread labels
-(half the unlabelled folder in all); the "labelled" teacher is trained on the real images alone. Images the teacher is unsure of are left
-out (``min_confidence``); each class's most confident images come first, so a smaller share
-keeps the surest ones. The files are copied unchanged (they are real images, only their class
+(half the unlabelled folder in all); the "labelled" teacher is trained on the real images
+alone. Images the teacher is unsure of are left out (``min_confidence``); each class's most
+confident images come first, so a smaller share keeps the surest ones. The files are copied unchanged (they are real images, only their class
 is a guess) as ``ganaug-pseudo-NNNNNN.ext``, and the manifest marks them with their confidence.
 The unlabelled folder is only read.
 """
@@ -54,8 +54,9 @@ class PseudoLabels:
     share: ShareChoice | None = None
 
     def as_dict(self) -> dict:
-        return {"folder": str(self.folder), "teacher": self.teacher, "unlabelled_images": self.unlabelled, "confident": self.confident,
-                "added": self.added, "share_check": self.share.as_dict() if self.share else None}
+        return {"folder": str(self.folder), "teacher": self.teacher, "unlabelled_images": self.unlabelled,
+                "confident": self.confident, "added": self.added,
+                "share_check": self.share.as_dict() if self.share else None}
 
 
 def add_pseudo_labels(
