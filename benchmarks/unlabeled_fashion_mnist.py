@@ -6,7 +6,8 @@ Arms (each `--part` saves its rows as it ends):
 - pseudo: `ganaug augment --no-synthetic --unlabeled U` (pseudo-labels alone, no generator; the
   teacher learns from label spreading over all images);
 - pseudo-labelled: the same with `--pseudo-teacher labelled` (a teacher trained on L alone);
-- pseudo-unchecked: the same as pseudo with `--pseudo-share 0.95` (19 pseudo-labelled images per labelled one, no check);
+- pseudo-unchecked: the same as pseudo with `--pseudo-share 0.95` (19 pseudo-labelled images
+  per labelled one, no check);
 - augment: `ganaug augment --data L --max-minutes M` (the GAN from the labelled images alone);
 - augment-unlabeled: `ganaug augment --data L --unlabeled U --max-minutes M`: a GAN whose
   discriminator also learns from the unlabelled images, and the pseudo-labelled ones, each kind

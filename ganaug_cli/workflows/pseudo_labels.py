@@ -8,8 +8,9 @@ unlabelled images: label spreading over a nearest-neighbour graph of all of them
 class, and the classifier is trained on the real images plus each class's surest spread labels
 (half the unlabelled folder in all); the "labelled" teacher is trained on the real images
 alone. Images the teacher is unsure of are left out (``min_confidence``); each class's most
-confident images come first, so a smaller share keeps the surest ones. The files are copied unchanged (they are real images, only their class
-is a guess) as ``ganaug-pseudo-NNNNNN.ext``, and the manifest marks them with their confidence.
+confident images come first, so a smaller share keeps the surest ones. The files are copied
+unchanged (they are real images, only their class is a guess) as ``ganaug-pseudo-NNNNNN.ext``,
+and the manifest marks them with their confidence.
 The unlabelled folder is only read.
 """
 
@@ -70,8 +71,7 @@ def add_pseudo_labels(
     result.unlabelled = len(unlabelled.files)
     seen = real.without(held)
     teacher = _teacher(plan.teacher, seen, unlabelled, cache_dir)
-    confidence, guess = predict(teacher, unlabelled.images).max(dim=1)
-    order = torch.argsort(confidence, descending=True, stable=True)
+    confidence, guess, order = _surest_first(predict(teacher, unlabelled.images))
     order = order[confidence[order] >= plan.min_confidence]
     result.confident = {name: int((guess[order] == c).sum()) for c, name in enumerate(real.class_names)}
     log.info("pseudo-labels: %d of %d unlabelled images have a class with probability >= %g", len(order),
@@ -91,6 +91,12 @@ def add_pseudo_labels(
     return result, _copy_chosen(unlabelled, chosen, guess, confidence, real.class_names, out, result)
 
 
+def _surest_first(probabilities: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each image's likeliest class and its probability, and the images in order, surest first."""
+    confidence, guess = probabilities.max(dim=1)
+    return confidence, guess, torch.argsort(confidence, descending=True, stable=True)
+
+
 def _teacher(kind: str, seen: ImageFolder, unlabelled: ImageFolder, cache_dir: Path) -> DomainClassifier:
     if kind == "labelled":
         return domain_classifier(seen.images, seen.labels, seen.class_names, cache_dir)
@@ -98,8 +104,7 @@ def _teacher(kind: str, seen: ImageFolder, unlabelled: ImageFolder, cache_dir: P
     images = torch.cat([seen.images, unlabelled.images])
     unknown = torch.full((len(unlabelled.images),), -1, dtype=seen.labels.dtype)
     spread = spread_labels(pixel_features(images), torch.cat([seen.labels, unknown]), len(seen.class_names))
-    confidence, guess = spread[len(seen.images):].max(dim=1)
-    order = torch.argsort(confidence, descending=True, stable=True)
+    _, guess, order = _surest_first(spread[len(seen.images):])
     per_class = max(1, len(order) // (2 * len(seen.class_names)))
     picked = order[first_per_class(guess[order], [per_class] * len(seen.class_names))]
     log.info("pseudo-labels: the teacher learns from the real images and %d spread labels", len(picked))
