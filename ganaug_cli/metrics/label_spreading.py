@@ -9,13 +9,26 @@ data's own shape. augment's pseudo-label teacher learns from the surest spread l
 import torch
 import torch.nn.functional as F
 
+from ganaug_cli.metrics.gradient_features import gradient_histograms
+
 # Rows of the similarity matrix computed at once: the graph of 100,000 images fits in memory.
 CHUNK = 2048
+# How much the pixels count beside the edges (1): a little, or a shifted outline outweighs its class.
+PIXEL_WEIGHT = 0.5
 
 
-def pixel_features(images: torch.Tensor, dims: int = 50) -> torch.Tensor:
-    """N×C×H×W images as their coordinates on the ``dims`` main axes of their pixels (PCA)."""
-    flat = images.flatten(1).float()
+def image_features(images: torch.Tensor, dims: int = 50) -> torch.Tensor:
+    """N×C×H×W images as the space whose neighbours the labels spread between: the main axes
+    (PCA) of their gradient histograms, for shape, beside those of their pixels at half weight,
+    for tone and colour (classes that differ only in colour have the same edges)."""
+    shape = F.normalize(principal_axes(gradient_histograms(images), dims), dim=1)
+    tone = F.normalize(principal_axes(images.float() / 255 if images.dtype == torch.uint8 else images, dims), dim=1)
+    return torch.cat([shape, tone * PIXEL_WEIGHT], dim=1)
+
+
+def principal_axes(vectors: torch.Tensor, dims: int) -> torch.Tensor:
+    """N×D vectors as their coordinates on their ``dims`` main axes (PCA)."""
+    flat = vectors.flatten(1).float()
     flat = flat - flat.mean(dim=0)
     dims = min(dims, *flat.shape)
     _, _, axes = torch.pca_lowrank(flat, q=dims, center=False, niter=4)

@@ -25,7 +25,7 @@ from ganaug_cli.data import ImageFolder
 from ganaug_cli.data.unlabelled import read_unlabelled
 from ganaug_cli.metrics.classifier import predict
 from ganaug_cli.metrics.domain import DomainClassifier, domain_classifier
-from ganaug_cli.metrics.label_spreading import pixel_features, spread_labels
+from ganaug_cli.metrics.label_spreading import image_features, spread_labels
 from ganaug_cli.progress import SILENT, Progress
 from ganaug_cli.workflows.held_out import split_of
 from ganaug_cli.workflows.share_check import ShareCheck, ShareChoice, choose_share, first_per_class, synthetic_per_class
@@ -103,7 +103,7 @@ def _teacher(kind: str, seen: ImageFolder, unlabelled: ImageFolder, cache_dir: P
     log.info("pseudo-labels: spreading %d labels over %d unlabelled images", len(seen.images), len(unlabelled.images))
     images = torch.cat([seen.images, unlabelled.images])
     unknown = torch.full((len(unlabelled.images),), -1, dtype=seen.labels.dtype)
-    spread = spread_labels(pixel_features(images), torch.cat([seen.labels, unknown]), len(seen.class_names))
+    spread = spread_labels(image_features(images), torch.cat([seen.labels, unknown]), len(seen.class_names))
     _, guess, order = _surest_first(spread[len(seen.images):])
     per_class = max(1, len(order) // (2 * len(seen.class_names)))
     picked = order[first_per_class(guess[order], [per_class] * len(seen.class_names))]
