@@ -59,9 +59,11 @@ class AugmentCommandConfig(NearRealFields):
         "images, then a classifier trained on the real images and the surest spread labels) or labelled (trained on "
         "the real images alone)"
     )
+    # 0.98 (49 pseudo-labelled images per real one) lets a folder of 10 images per class take in
+    # thousands: more of the confident images beat fewer, surer ones (docs/benchmarks.md, section unlabeled).
     pseudo_shares: list[PseudoShare] = Field(
-        [0.5, 0.75, 0.9, 0.95], min_length=1, description="--unlabeled: pseudo-labelled shares of the folder the held-out "
-        "check tries, besides 0"
+        [0.5, 0.75, 0.9, 0.95, 0.98], min_length=1, description="--unlabeled: pseudo-labelled shares of the folder the "
+        "held-out check tries, besides 0"
     )
     pseudo_share: PseudoShare | None = Field(
         None, description="--unlabeled: this share of the folder pseudo-labelled, unchecked; none = as the held-out "
