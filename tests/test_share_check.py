@@ -6,7 +6,8 @@ from pathlib import Path
 import torch
 
 from conftest import TINY_GAN, make_class_folder, train_tiny_gan
-from ganaug_cli.workflows.share_check import ShareTrial, choose_share, first_per_class, helped, synthetic_per_class
+from ganaug_cli.workflows.share_check import (ShareTrial, choose_share, first_per_class, helped, synthetic_per_class,
+                                              winner)
 
 SMALL_JUDGE = {"width": 8, "min_steps": 30, "epochs": 2}
 
@@ -41,6 +42,15 @@ def test_a_gain_on_a_handful_of_held_out_images_is_not_enough():
     assert not helped(trial, baseline)
     many_base, many_better = [[1] * 50 + [0] * 50] * 3, [[1] * 80 + [0] * 20] * 3
     assert helped(ShareTrial(0.2, [0.80, 0.81, 0.80], scored(many_better)), ShareTrial(0.0, [0.5] * 3, scored(many_base)))
+
+
+def test_of_the_shares_that_helped_the_best_scoring_or_the_largest_is_chosen():
+    baseline = ShareTrial(0.0, [0.70, 0.71, 0.70])
+    small, middle = ShareTrial(0.5, [0.85, 0.86, 0.85]), ShareTrial(0.9, [0.80, 0.81, 0.80])
+    unsteady = ShareTrial(0.98, [0.60, 0.95, 0.90])  # the largest, but worse on one split: it did not help
+    assert winner(baseline, [small, middle, unsteady]) is small
+    assert winner(baseline, [small, middle, unsteady], largest=True) is middle
+    assert winner(baseline, [unsteady], largest=True) is None
 
 
 def test_the_check_picks_share_0_when_the_synthetic_images_are_noise():

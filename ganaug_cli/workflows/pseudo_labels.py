@@ -82,7 +82,7 @@ def add_pseudo_labels(
         result.share = choose_share(real.images, real.labels, unlabelled.images[order], guess[order],
                                     len(real.class_names), shares=plan.shares, seeds=check.seeds,
                                     held_out=check.held_out, split=split_of(real.files, held), judge=check.judge,
-                                    progress=progress)
+                                    largest=True, progress=progress)
         log.info("held-out check of the pseudo-labels: %s", result.share.reason)
     share = plan.share if plan.share is not None else result.share.share
     counts = [min(synthetic_per_class(n, share), result.confident[name])

@@ -11,7 +11,8 @@ A share is chosen only when it beat real images alone with every seed, by a mean
 more than two standard errors over the seeds and over the held-out images (paired: each
 image is scored by both arms). The best of several noisy candidates would otherwise often
 look like a gain, and a small held-out set cannot show a small gain: then the answer is 0,
-and augment writes no synthetic image.
+and augment writes no synthetic image. Pseudo-labelled images take the largest share that
+helped instead of the best scoring one (see choose_share).
 """
 
 import math
@@ -120,13 +121,16 @@ def choose_share(
     held_out: float,
     split: tuple[torch.Tensor, torch.Tensor] | None = None,
     judge: dict | None = None,
+    largest: bool = False,
     progress: Progress = SILENT,
 ) -> ShareChoice:
     """The best of ``shares`` (or 0) for real + synthetic N×C×H×W uint8 images.
 
     ``split`` (train, held-out indices into ``real``) is the generator's own, used by every
     seed; without it each seed draws a stratified ``held_out`` split. ``judge`` holds
-    train_classifier's options (width, epochs, min_steps).
+    train_classifier's options (width, epochs, min_steps). Of the shares that helped, the one
+    that scored best is chosen, or with ``largest`` the largest: a few held-out images cannot
+    tell apart shares that all helped, and for pseudo-labelled images (real ones) more helped.
     """
     candidates = [0.0, *shares]
     trials = {share: ShareTrial(share, []) for share in candidates}
@@ -146,20 +150,28 @@ def choose_share(
                 trials[share].scored.append((test, right))
                 bar.update(1, share=share)
     baseline, others = trials[0.0], [trials[share] for share in shares]
-    winners = [t for t in others if helped(t, baseline)]
     choice = ShareChoice(0.0, "", list(trials.values()), len(test), len(train), split is not None)
-    if winners:
-        best = max(winners, key=lambda t: t.mean)
+    best = winner(baseline, others, largest)
+    if best:
         choice.share = best.share
         choice.reason = (f"share {best.share:g} beat real images alone with each of {seeds} judge seeds, by more "
                          f"than two standard errors: {best.mean:.1%} ± {best.std:.1%} against "
                          f"{baseline.mean:.1%} ± {baseline.std:.1%} on {len(test)} held-out images")
+        if largest:
+            passed = ", ".join(f"{t.share:g}" for t in others if helped(t, baseline))
+            choice.reason += f" (the largest of the shares that did: {passed})"
     else:
         best = max(others, key=lambda t: t.mean)
         choice.reason = (f"no share beat real images alone ({baseline.mean:.1%} ± {baseline.std:.1%} on {len(test)} "
                          f"held-out images) with every seed by more than two standard errors (best: share "
                          f"{best.share:g}, {best.mean:.1%} ± {best.std:.1%})")
     return choice
+
+
+def winner(baseline: ShareTrial, trials: list[ShareTrial], largest: bool = False) -> ShareTrial | None:
+    """Of the trials that helped, the best scoring one, or with ``largest`` the largest share; None if none helped."""
+    helping = [t for t in trials if helped(t, baseline)]
+    return max(helping, key=lambda t: t.share if largest else t.mean) if helping else None
 
 
 def synthetic_per_class(real_count: int, share: float) -> int:
