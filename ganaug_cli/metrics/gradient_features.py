@@ -16,12 +16,14 @@ import torch.nn.functional as F
 BINS = 9  # unsigned orientations, 20 degrees each
 CELLS = 8  # cells across the image, whatever its resolution
 BLOCK = 2  # cells a side in each normalised block
-CHUNK = 1024  # images at once: the per-pixel histograms are BINS times the image's size
+# Pixels handled at once: the per-pixel votes are BINS floats each (about 38 MB), whatever the resolution.
+PIXELS_PER_CHUNK = 2**20
 
 
 def gradient_histograms(images: torch.Tensor) -> torch.Tensor:
     """N×C×H×W images (uint8 or float) as N×(BINS·BLOCK²·(CELLS−BLOCK+1)²) HOG vectors."""
-    return torch.cat([_histograms(images[start : start + CHUNK]) for start in range(0, len(images), CHUNK)])
+    chunk = max(1, PIXELS_PER_CHUNK // (images.shape[-2] * images.shape[-1]))
+    return torch.cat([_histograms(images[start : start + chunk]) for start in range(0, len(images), chunk)])
 
 
 def _histograms(images: torch.Tensor) -> torch.Tensor:
