@@ -73,9 +73,9 @@ def pretrained(args, unlabelled: Path) -> Path:
     return run
 
 
-def pseudo_label_accuracy(out: Path) -> float | None:
-    """The share of the folder's pseudo-labels that name the image's withheld class (None without any)."""
-    _, labels = load_split("train")
+def pseudo_label_accuracy(out: Path, labels: np.ndarray) -> float | None:
+    """The share of the folder's pseudo-labels that name the image's withheld class (``labels``: the
+    training split's, by position); None without any."""
     records = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines() if line.strip()]
     pseudo = [r for r in records if r.get("pseudo_label")]
     if not pseudo:
@@ -110,6 +110,7 @@ def main() -> None:
     unlabelled = unlabelled_folder(args.work / f"unlabelled-{UNLABELLED}", labelled, UNLABELLED)
     images, labels = load_split("test")
     test = (resize32(images), torch.from_numpy(labels.astype(np.int64)))
+    _, train_labels = load_split("train")  # the withheld classes of the unlabelled files
     cnn_options = {"width": 16, "min_steps": 300, "epochs": 30}
     stamp = int(time.time())
     for part in args.part:
@@ -132,7 +133,7 @@ def main() -> None:
                 for classifier in ("cnn", "mlp")}
         results["minutes"] = args.minutes if part.startswith(("augment", "init")) else results.get("minutes", args.minutes)
         results["arms"][part] = {"seconds": round(seconds, 1), "files": len(folder), "report": report,
-                                 "pseudo_labels_right": None if part == "real" else pseudo_label_accuracy(out),
+                                 "pseudo_labels_right": None if part == "real" else pseudo_label_accuracy(out, train_labels),
                                  "scores": rows, "command": " ".join(sys.argv[1:])}
         RESULTS.write_text(json.dumps(results, indent=1))
         if "real" in results["arms"]:
